@@ -1,0 +1,3 @@
+from servicetrade_spectrum.cli import main
+
+main()

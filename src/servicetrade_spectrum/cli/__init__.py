@@ -1,0 +1,29 @@
+"""The ``st-spectrum`` command line (Typer). Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from servicetrade_spectrum import __version__
+from servicetrade_spectrum.cli import emulate
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="st-spectrum",
+    help="Send ServiceTrade jobs to Trimble Spectrum as work orders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(emulate.app, name="emulate")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()
