@@ -1,0 +1,35 @@
+"""At most N calls in flight to one Spectrum server, per process.
+
+Live servers answer "Error executing Web Service" under concurrent load, so every client
+talking to the same server (scheme, host and port) shares one semaphore. The durable queue
+adds the same limit across processes; this one protects a single process on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+__all__ = ["server_slot"]
+
+_lock = threading.Lock()
+_semaphores: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+
+
+def _server_key(url: str, limit: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return (f"{parts.scheme}://{parts.netloc}".lower(), limit)
+
+
+@contextmanager
+def server_slot(url: str, limit: int) -> Iterator[None]:
+    """Hold one of ``limit`` slots for the server of ``url`` while the block runs."""
+    key = _server_key(url, limit)
+    with _lock:
+        semaphore = _semaphores.get(key)
+        if semaphore is None:
+            semaphore = _semaphores[key] = threading.BoundedSemaphore(limit)
+    with semaphore:
+        yield

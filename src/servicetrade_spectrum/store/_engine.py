@@ -1,0 +1,33 @@
+"""Creating the database engine: SQLite embedded by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+__all__ = ["create_database_engine"]
+
+
+def create_database_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the settings each backend needs to behave well.
+
+    SQLite gets WAL (readers do not block the writer), foreign keys on, and a busy timeout so
+    several processes on one home wait for each other instead of failing.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+from servicetrade_spectrum.store import (
+    create_database_engine,
+    current_revision,
+    head_revision,
+    upgrade_to_head,
+)
+
+
+def test_migrations_bring_a_new_database_to_head_and_are_idempotent(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    try:
+        upgrade_to_head(engine)
+        assert current_revision(engine) == head_revision()
+        assert "alembic_version" in inspect(engine).get_table_names()
+        upgrade_to_head(engine)  # a second start changes nothing
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_engine_uses_wal_and_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
