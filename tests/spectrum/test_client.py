@@ -288,7 +288,8 @@ def test_secret_rotation_replaces_the_secret(
         make_client: ClientFactory, enhanced: SpectrumEmulator) -> None:
     client = make_client(credentials=ClientCredentials(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET))
     rotated = client.rotate_secret()
-    assert rotated.client_secret and rotated.client_secret != DEMO_CLIENT_SECRET
+    assert rotated.client_secret
+    assert rotated.client_secret != DEMO_CLIENT_SECRET
     assert rotated.client_secret not in repr(rotated)
     assert isinstance(client.work_order_header(work_order()), Succeeded)
     old = make_client(credentials=ClientCredentials(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET))

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure the product; results go to docs/benchmarks.md."""
