@@ -16,7 +16,22 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["BackgroundServer"]
+__all__ = ["BackgroundServer", "listening_socket"]
+
+
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A bound TCP socket for uvicorn's ``sockets=``; port 0 picks a free port.
+
+    TCP_NODELAY is set here and inherited by accepted sockets: without it uvicorn's separate
+    writes of headers and body meet Nagle + delayed ACK, and every answer waits ~40 ms
+    (measured on loopback: 43 ms -> 1.7 ms per call).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
 
 
 class BackgroundServer:
@@ -24,9 +39,7 @@ class BackgroundServer:
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0,
                  log_level: str = "warning") -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
+        self._socket = listening_socket(host, port)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(app, log_level=log_level, access_log=False,

@@ -245,7 +245,7 @@ def enhanced(emulator: SpectrumEmulator) -> SpectrumEmulator:
 
 
 def token_requests(emulator: SpectrumEmulator) -> int:
-    return sum(1 for r in emulator.requests if r.path.endswith("/connect/token"))
+    return sum(1 for r in emulator.token_requests if r.path.endswith("/connect/token"))
 
 
 def test_enhanced_auth_fetches_one_token_and_sends_bearer(
