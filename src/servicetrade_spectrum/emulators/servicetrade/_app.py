@@ -428,7 +428,7 @@ def build_app(emulator: ServiceTradeEmulator) -> Starlette:
           for entity, key in (("company", "companies"), ("location", "locations"),
                               ("contract", "contracts"))),
         _api("/externalid/{entity}/{id}", external_ids, ["GET"]),
-        _api("/externalid/{entity}/{first}/{second}", external_id,
+        _api("/externalid/{entity}/{first}/{second:path}", external_id,
              ["GET", "POST", "PUT", "DELETE"]),
         _api("/comment", add_comment, ["POST"]),
         _api("/comment", list_comments, ["GET"]),

@@ -46,10 +46,11 @@ class ServiceTradeEmulator:
 
     def __init__(self, state: Mapping[str, Any] | None = None, *, latency_ms: float = 0.0,
                  max_sessions_per_user: int = 5, token_lifetime: float = 3600.0,
-                 webhook_retry_delay: float = 0.2) -> None:
+                 entity_external_ids: bool = True, webhook_retry_delay: float = 0.2) -> None:
         self.account = AccountState(state if state is not None else servicetrade_state(),
                                     max_sessions_per_user=max_sessions_per_user,
-                                    token_lifetime=token_lifetime)
+                                    token_lifetime=token_lifetime,
+                                    entity_external_ids=entity_external_ids)
         self.latency_ms = latency_ms
         self.faults = FaultPlan()
         self.webhooks = WebhookDispatcher(retry_delay=webhook_retry_delay)

@@ -91,8 +91,12 @@ class AccountState:
     """All of one emulated ServiceTrade account, behind one lock."""
 
     def __init__(self, data: Mapping[str, Any], *, max_sessions_per_user: int = 5,
-                 token_lifetime: float = 3600.0, clock: Callable[[], float] = time.time) -> None:
+                 token_lifetime: float = 3600.0, entity_external_ids: bool = True,
+                 clock: Callable[[], float] = time.time) -> None:
         self.lock = threading.RLock()
+        self.entity_external_ids = entity_external_ids
+        """False: company/location/contract reads omit ``externalIds`` (read them from the
+        ExternalId resource), as some ServiceTrade answers do."""
         self.clock = clock
         self.max_sessions_per_user = max_sessions_per_user
         self.token_lifetime = token_lifetime
@@ -236,7 +240,12 @@ class AccountState:
             row = self.companies.get(company_id)
             if row is None:
                 raise ApiError(404, f"Company {company_id} not found")
-            return copy.deepcopy(row)
+            return self._without_external_ids(copy.deepcopy(row))
+
+    def _without_external_ids(self, out: dict[str, Any]) -> dict[str, Any]:
+        if not self.entity_external_ids:
+            out.pop("externalIds", None)
+        return out
 
     def render_location(self, location_id: int) -> dict[str, Any]:
         with self.lock:
@@ -245,7 +254,7 @@ class AccountState:
                 raise ApiError(404, f"Location {location_id} not found")
             out = {k: copy.deepcopy(v) for k, v in row.items() if k != "companyId"}
             out["company"] = self._company_stub(row.get("companyId"))
-            return out
+            return self._without_external_ids(out)
 
     def render_contract(self, contract_id: int) -> dict[str, Any]:
         with self.lock:
@@ -254,7 +263,7 @@ class AccountState:
                 raise ApiError(404, f"Contract {contract_id} not found")
             out = {k: copy.deepcopy(v) for k, v in row.items() if k != "companyId"}
             out["company"] = self._company_stub(row.get("companyId"))
-            return out
+            return self._without_external_ids(out)
 
     def render_job(self, job_id: int) -> dict[str, Any]:
         """The job as ``GET /job/{id}`` shows it: stubs for customer, location and contract,
