@@ -658,6 +658,18 @@ def test_control_endpoints(http: httpx.Client, spectrum: Spectrum,
     assert spectrum.post("GetCustomers", bearer).status_code == 401
 
 
+def test_wsdl_lists_the_layout_in_order(http: httpx.Client) -> None:
+    response = http.get("/wsdls/WorkOrderHeader.jws")
+    assert response.status_code == 200
+    root = etree.fromstring(response.content)
+    xsd = "{http://www.w3.org/2001/XMLSchema}"
+    method = root.find(f".//{xsd}element[@name='WorkOrderHeader']")
+    assert method is not None
+    assert tuple(e.get("name") for e in method.iter(f"{xsd}element"))[1:] == (
+        WORK_ORDER_HEADER.names)
+    assert http.get("/wsdls/Nope.jws").status_code == 404
+
+
 # --- state files and the command line ---------------------------------------------------------
 
 def test_dump_round_trips_through_a_data_file(tmp_path: Path, spectrum: Spectrum,

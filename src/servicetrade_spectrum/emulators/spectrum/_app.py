@@ -27,6 +27,8 @@ from servicetrade_spectrum.emulators.spectrum._responses import (
     soap_fault,
 )
 from servicetrade_spectrum.emulators.spectrum._services import Answer, perform
+from servicetrade_spectrum.emulators.spectrum._wsdl import wsdl
+from servicetrade_spectrum.spectrum._layouts import LAYOUTS
 
 if TYPE_CHECKING:
     from servicetrade_spectrum.emulators.spectrum._emulator import (
@@ -123,6 +125,14 @@ def build_app(emu: SpectrumEmulator) -> Starlette:
             return JSONResponse(error, 400, {"Cache-Control": "no-store"})
         return JSONResponse(answer, 200, {"Cache-Control": "no-store"})
 
+    async def service_description(request: Request) -> Response:
+        layout = LAYOUTS.get(request.path_params["name"])
+        if layout is None:
+            return Response(b"<html><body><h1>404 Not Found</h1></body></html>", 404,
+                            media_type="text/html")
+        endpoint = str(request.base_url).rstrip("/") + f"/ws/{layout.service}"
+        return Response(wsdl(layout, endpoint), 200, media_type=_XML)
+
     async def state(_request: Request) -> Response:
         return JSONResponse(emu.dump())
 
@@ -167,6 +177,7 @@ def build_app(emu: SpectrumEmulator) -> Starlette:
 
     return Starlette(routes=[
         Route("/ws/{service}", web_service, methods=["POST"]),
+        Route("/wsdls/{name}.jws", service_description, methods=["GET"]),
         Route("/connect/token", oauth, methods=["POST"]),
         Route("/secretRotation", oauth, methods=["POST"]),
         Route("/_emulator/state", state, methods=["GET"]),
