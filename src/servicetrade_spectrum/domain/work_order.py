@@ -126,6 +126,11 @@ def _fix_for(element: str, facts: JobFacts, rules: ConnectionRules, limit: int) 
     return fixes.get(element) or f"correct the value that feeds {element}"
 
 
+def _sentence(text: str) -> str:
+    """Upper-case the first letter only (``str.capitalize`` would lower-case names)."""
+    return text[:1].upper() + text[1:]
+
+
 def _mapping_failures(facts: JobFacts, rules: ConnectionRules) -> list[Failure]:
     failures = []
     system = rules.system
@@ -193,9 +198,9 @@ def build_work_order(facts: JobFacts, rules: ConnectionRules,
         if len(value) > limit:
             failures.append(Failure(
                 FailureKind.VALUE_TOO_LONG,
-                f"{sources[element].capitalize()} ('{value}') is {len(value)} characters; "
+                f"{_sentence(sources[element])} ('{value}') is {len(value)} characters; "
                 f"Spectrum's {element} accepts at most {limit}.",
-                f"{_fix_for(element, facts, rules, limit).capitalize()}, then send again."))
+                f"{_sentence(_fix_for(element, facts, rules, limit))}, then send again."))
     if failures:
         return _combine(failures)
 
@@ -227,4 +232,4 @@ def explain_rejection(rows: tuple[SpectrumRow, ...], draft: WorkOrderDraft,
         quoted.append(line)
     fix = "; ".join(dict.fromkeys(fixes)) or "correct the value Spectrum names"
     return Failure(FailureKind.REJECTED_BY_SPECTRUM, " ".join(quoted),
-                   f"{fix[0].upper()}{fix[1:]}, then send again.", spectrum_rows=rows)
+                   f"{_sentence(fix)}, then send again.", spectrum_rows=rows)
