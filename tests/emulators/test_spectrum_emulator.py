@@ -7,6 +7,7 @@ protocol page, so that the client's own tests against the emulator mean somethin
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -408,8 +409,7 @@ def test_get_customers_pads_char_columns_and_filters_status(spectrum: Spectrum) 
     assert {r["Customer_Code"]: r["Status"] for r in inactive_too}["LEGACYPM"] == "I"
 
 
-def test_get_customers_writes_empty_values_both_ways(
-        emu: SpectrumEmulator, spectrum: Spectrum) -> None:
+def test_get_customers_writes_empty_values_both_ways(spectrum: Spectrum) -> None:
     response = spectrum.post("GetCustomers", pStatus="ALL")
     assert b"<Phone/>" in response.content
     assert b"<Phone> </Phone>" in response.content
@@ -513,6 +513,14 @@ def test_token_endpoint_refusals(http: httpx.Client, changes: dict[str, str],
     response = http.post("/connect/token", data=_token_form(**changes))
     assert response.status_code == 400
     assert response.json()["error"] == error
+
+
+def test_token_endpoint_accepts_basic_client_credentials(http: httpx.Client) -> None:
+    form = {"scope": "spectrumapi", "grant_type": "client_credentials"}
+    response = http.post("/connect/token", data=form,
+                         auth=(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET))
+    assert response.status_code == 200
+    assert response.json()["token_type"] == "Bearer"
 
 
 def test_secret_rotation_replaces_the_secret(http: httpx.Client,
@@ -632,6 +640,7 @@ def test_control_endpoints(http: httpx.Client, spectrum: Spectrum,
     recorded = http.get("/_emulator/requests").json()
     assert DEMO_AUTHORIZATION_ID not in str(recorded)
     assert "<Authorization_ID>***</Authorization_ID>" in recorded[0]["body"]
+    assert recorded[0]["headers"]["content-type"] == "text/xml; charset=utf-8"
     assert http.get("/_emulator/stats").json() == {"max_in_flight": 1, "in_flight": 0,
                                                    "requests": 1}
 
@@ -674,8 +683,6 @@ def test_wsdl_lists_the_layout_in_order(http: httpx.Client) -> None:
 
 def test_dump_round_trips_through_a_data_file(tmp_path: Path, spectrum: Spectrum,
                                               emu: SpectrumEmulator) -> None:
-    import json
-
     spectrum.rows("WorkOrderHeader", **GOOD_WO, WO_Number="T1", Summary_Description="x & y")
     path = tmp_path / "spectrum.json"
     path.write_text(json.dumps(emu.dump()))
@@ -696,9 +703,15 @@ def test_cli_serves_the_emulator(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    state = spectrum_state()
+    state["customers"].append({"Company_Code": "1", "Customer_Code": "AAAFIRST",
+                               "Name": "From the data file", "Status": "A"})
+    data = tmp_path / "state.json"
+    data.write_text(json.dumps(state))
     cli = Path(sys.executable).with_name("st-spectrum")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([str(cli), "emulate", "spectrum", "--port", str(port)],
+    process = subprocess.Popen([str(cli), "emulate", "spectrum", "--port", str(port),
+                                "--data", str(data)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=env)
     try:
@@ -716,7 +729,7 @@ def test_cli_serves_the_emulator(tmp_path: Path) -> None:
                     raise
                 time.sleep(0.05)
         assert response.status_code == 200
-        assert rows_of(response)[0]["Customer_Code"] == "ACMEMFG"
+        assert rows_of(response)[0]["Customer_Code"] == "AAAFIRST"
     finally:
         process.terminate()
         process.wait(timeout=10)
