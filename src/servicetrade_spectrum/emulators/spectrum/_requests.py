@@ -16,7 +16,8 @@ from lxml import etree
 
 from servicetrade_spectrum.spectrum._layouts import LAYOUTS, Layout
 
-__all__ = ["SOAP_ENV_NS", "TYPES_NS", "RequestFault", "SoapCall", "parse_call", "sniff_value"]
+__all__ = ["SOAP_ENV_NS", "TYPES_NS", "RequestFault", "SoapCall", "find_layout", "parse_call",
+           "sniff_value"]
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 TYPES_NS = "http://www.northgate-is.com/proiv/webservices/types"
