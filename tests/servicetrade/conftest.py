@@ -20,13 +20,13 @@ from servicetrade_spectrum.emulators.seed import (
 )
 from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
 from servicetrade_spectrum.retry import RetryPolicy
-from servicetrade_spectrum.serving import BackgroundServer
 from servicetrade_spectrum.servicetrade import (
     OAuthClientCredentials,
     ServiceTradeAuth,
     ServiceTradeClient,
     SessionAuth,
 )
+from servicetrade_spectrum.serving import BackgroundServer
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 

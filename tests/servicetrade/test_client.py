@@ -21,7 +21,6 @@ from servicetrade_spectrum.emulators.seed import (
 )
 from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
 from servicetrade_spectrum.retry import RetryPolicy
-from servicetrade_spectrum.serving import BackgroundServer
 from servicetrade_spectrum.servicetrade import (
     Company,
     Job,
@@ -32,6 +31,7 @@ from servicetrade_spectrum.servicetrade import (
     SessionAuth,
     UnexpectedResponse,
 )
+from servicetrade_spectrum.serving import BackgroundServer
 
 from .conftest import SleepRecorder
 
