@@ -1,4 +1,5 @@
-"""The database: engine creation and schema migrations (SQLAlchemy 2 + Alembic)."""
+"""The database: accounts, connections, sync attempts and send locks (SQLAlchemy 2 +
+Alembic, migrations applied on open), with secrets encrypted at rest."""
 
 from servicetrade_spectrum.store._engine import create_database_engine
 from servicetrade_spectrum.store._migrations import (
@@ -6,5 +7,23 @@ from servicetrade_spectrum.store._migrations import (
     head_revision,
     upgrade_to_head,
 )
+from servicetrade_spectrum.store._records import AccountConfig, AttemptRecord, ConnectionConfig
+from servicetrade_spectrum.store._secrets import SecretBox, SecretKeyMismatch, load_secret_box
+from servicetrade_spectrum.store._store import AlreadyExists, NewConnection, NotFound, Store
 
-__all__ = ["create_database_engine", "current_revision", "head_revision", "upgrade_to_head"]
+__all__ = [
+    "AccountConfig",
+    "AlreadyExists",
+    "AttemptRecord",
+    "ConnectionConfig",
+    "NewConnection",
+    "NotFound",
+    "SecretBox",
+    "SecretKeyMismatch",
+    "Store",
+    "create_database_engine",
+    "current_revision",
+    "head_revision",
+    "load_secret_box",
+    "upgrade_to_head",
+]

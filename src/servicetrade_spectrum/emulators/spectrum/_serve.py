@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import uvicorn
 
 from servicetrade_spectrum.emulators.spectrum._emulator import SpectrumEmulator
+from servicetrade_spectrum.serving import listening_socket
 
 __all__ = ["run_spectrum_emulator"]
 
@@ -23,9 +23,7 @@ def run_spectrum_emulator(*, host: str = "127.0.0.1", port: int = 8482,
     options = {"latency_ms": latency_ms, "enhanced_auth": enhanced_auth}
     emu = (SpectrumEmulator.from_file(data, **options) if data is not None
            else SpectrumEmulator.from_seed(**options))
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock = listening_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     print(f"Spectrum emulator: Web Services URL http://{shown_host}:{bound_port}/ws", flush=True)

@@ -1,0 +1,126 @@
+"""The database tables (SQLAlchemy 2 declarative). Migrations live in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["Account", "Base", "Connection", "SendLock", "SyncAttempt"]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    """One ServiceTrade account and how to sign in to its API."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    servicetrade_url: Mapped[str] = mapped_column(String(500))
+    auth_kind: Mapped[str] = mapped_column(String(10))  # session | oauth
+    username: Mapped[str] = mapped_column(String(200), default="")
+    client_id: Mapped[str] = mapped_column(String(200), default="")
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    """The password (session) or client secret (OAuth), Fernet-encrypted."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    connections: Mapped[list[Connection]] = relationship(back_populates="account")
+
+
+class Connection(Base):
+    """One Spectrum instance an account sends to, with the settings of the reference page."""
+
+    __tablename__ = "connections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    ws_url: Mapped[str] = mapped_column(String(500))
+    company_code: Mapped[str] = mapped_column(String(3))
+    authorization_id_encrypted: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str] = mapped_column(String(200), default="")
+    client_secret_encrypted: Mapped[str] = mapped_column(Text, default="")
+    client_secret_expires_on: Mapped[str] = mapped_column(String(40), default="")
+    system: Mapped[str] = mapped_column(String(50), default="spectrum")
+    prefix: Mapped[str] = mapped_column(String(1), default="")
+    work_order_type: Mapped[str] = mapped_column(String(5), default="")
+    lead_source: Mapped[str] = mapped_column(String(15), default="")
+    preserve_edits: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    account: Mapped[Account] = relationship(back_populates="connections")
+
+
+class SyncAttempt(Base):
+    """One send of one job on one connection: what was sent, what came back, what followed."""
+
+    __tablename__ = "sync_attempts"
+    __table_args__ = (
+        Index("ix_sync_attempts_job_connection", "job_id", "connection_id", "id"),
+        Index("ix_sync_attempts_started", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(BigInteger)
+    job_number: Mapped[str] = mapped_column(String(40), default="")
+    trigger: Mapped[str] = mapped_column(String(20))  # cli, web, rule, bulk, retry, demo
+    triggered_by: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(10))  # running, sent, failed
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    work_order_number: Mapped[str] = mapped_column(String(10), default="")
+    failure_kind: Mapped[str] = mapped_column(String(40), default="")
+    failure_message: Mapped[str] = mapped_column(Text, default="")
+    failure_fix: Mapped[str] = mapped_column(Text, default="")
+    spectrum_message: Mapped[str] = mapped_column(Text, default="")
+    """Spectrum's own words (row descriptions or fault text), when it gave any."""
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The WorkOrderHeader elements as sent (blank = left alone)."""
+    source_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The managed fields' ServiceTrade values: the base of the next preview and re-send."""
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    spectrum_rows: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    request_body: Mapped[str] = mapped_column(Text, default="")
+    response_body: Mapped[str] = mapped_column(Text, default="")
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    external_id_written: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class SendLock(Base):
+    """Held while one job is being sent on one connection, across processes.
+
+    Taking it is an INSERT that fails on the primary key when another process holds it; a
+    lock older than its lease (a crashed holder) may be taken over.
+    """
+
+    __tablename__ = "send_locks"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    job_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

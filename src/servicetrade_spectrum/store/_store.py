@@ -1,0 +1,294 @@
+"""The store: accounts, connections, sync attempts and send locks, over one database.
+
+Opening the store creates the home directory, applies migrations and loads the secret key.
+Every method runs in its own short transaction, so the store can be shared by threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.store._engine import create_database_engine
+from servicetrade_spectrum.store._migrations import upgrade_to_head
+from servicetrade_spectrum.store._models import Account, Connection, SendLock, SyncAttempt
+from servicetrade_spectrum.store._records import AccountConfig, AttemptRecord, ConnectionConfig
+from servicetrade_spectrum.store._secrets import SecretBox, load_secret_box
+
+__all__ = ["AlreadyExists", "NewConnection", "NotFound", "Store"]
+
+
+class NotFound(LookupError):
+    pass
+
+
+class AlreadyExists(ValueError):
+    pass
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NewConnection:
+    name: str
+    account: str
+    ws_url: str
+    company_code: str
+    authorization_id: str
+    client_id: str = ""
+    client_secret: str = ""
+    client_secret_expires_on: str = ""
+    system: str = "spectrum"
+    prefix: str = ""
+    work_order_type: str = ""
+    lead_source: str = ""
+    preserve_edits: bool = False
+
+
+class Store:
+    def __init__(self, engine: Engine, secrets: SecretBox) -> None:
+        self.engine = engine
+        self.secrets = secrets
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        settings.ensure_home()
+        engine = create_database_engine(settings.effective_database_url)
+        upgrade_to_head(engine)
+        return cls(engine, load_secret_box(settings))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- accounts --------------------------------------------------------------------------
+    def add_account(self, name: str, servicetrade_url: str, *, auth_kind: str, secret: str,
+                    username: str = "", client_id: str = "") -> AccountConfig:
+        account = Account(name=name, servicetrade_url=servicetrade_url, auth_kind=auth_kind,
+                          username=username, client_id=client_id,
+                          secret_encrypted=self.secrets.encrypt(secret), created_at=_now())
+        try:
+            with self.session() as session:
+                session.add(account)
+        except IntegrityError as exc:
+            raise AlreadyExists(f"An account named '{name}' already exists.") from exc
+        return self._account_config(account)
+
+    def account(self, name: str) -> AccountConfig:
+        with self.session() as session:
+            account = session.scalar(select(Account).where(Account.name == name))
+            if account is None:
+                raise NotFound(f"No account named '{name}'. Add it with "
+                               "'st-spectrum account add'.")
+            return self._account_config(account)
+
+    def account_by_id(self, account_id: int) -> AccountConfig:
+        with self.session() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound(f"No account with id {account_id}.")
+            return self._account_config(account)
+
+    def accounts(self) -> list[AccountConfig]:
+        with self.session() as session:
+            return [self._account_config(a)
+                    for a in session.scalars(select(Account).order_by(Account.name))]
+
+    def _account_config(self, account: Account) -> AccountConfig:
+        return AccountConfig(
+            id=account.id, name=account.name, servicetrade_url=account.servicetrade_url,
+            auth_kind=account.auth_kind, username=account.username, client_id=account.client_id,
+            secret=self.secrets.decrypt(account.secret_encrypted,
+                                        what=f"the secret of account '{account.name}'"))
+
+    # -- connections -----------------------------------------------------------------------
+    def add_connection(self, new: NewConnection) -> ConnectionConfig:
+        account = self.account(new.account)
+        row = Connection(
+            account_id=account.id, name=new.name, ws_url=new.ws_url,
+            company_code=new.company_code,
+            authorization_id_encrypted=self.secrets.encrypt(new.authorization_id),
+            client_id=new.client_id,
+            client_secret_encrypted=(self.secrets.encrypt(new.client_secret)
+                                     if new.client_secret else ""),
+            client_secret_expires_on=new.client_secret_expires_on, system=new.system,
+            prefix=new.prefix, work_order_type=new.work_order_type,
+            lead_source=new.lead_source, preserve_edits=new.preserve_edits,
+            paused=False, pause_reason="", created_at=_now())
+        try:
+            with self.session() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            raise AlreadyExists(f"A connection named '{new.name}' already exists.") from exc
+        return self.connection(new.name)
+
+    def connection(self, name: str) -> ConnectionConfig:
+        with self.session() as session:
+            row = session.scalar(select(Connection).where(Connection.name == name))
+            if row is None:
+                raise NotFound(f"No connection named '{name}'. See 'st-spectrum connection "
+                               "list', or add one with 'st-spectrum connection add'.")
+            return self._connection_config(row)
+
+    def connections(self) -> list[ConnectionConfig]:
+        with self.session() as session:
+            rows = session.scalars(select(Connection).order_by(Connection.name))
+            return [self._connection_config(row) for row in rows]
+
+    def update_connection(self, name: str, **changes: Any) -> ConnectionConfig:
+        """Change plain settings; secrets go through :meth:`set_connection_secret`."""
+        with self.session() as session:
+            row = session.scalar(select(Connection).where(Connection.name == name))
+            if row is None:
+                raise NotFound(f"No connection named '{name}'.")
+            for key, value in changes.items():
+                if key.endswith("_encrypted") or not hasattr(row, key):
+                    raise ValueError(f"'{key}' is not a connection setting")
+                setattr(row, key, value)
+        return self.connection(name)
+
+    def set_connection_secret(self, name: str, *, authorization_id: str | None = None,
+                              client_secret: str | None = None) -> None:
+        with self.session() as session:
+            row = session.scalar(select(Connection).where(Connection.name == name))
+            if row is None:
+                raise NotFound(f"No connection named '{name}'.")
+            if authorization_id is not None:
+                row.authorization_id_encrypted = self.secrets.encrypt(authorization_id)
+            if client_secret is not None:
+                row.client_secret_encrypted = self.secrets.encrypt(client_secret)
+
+    def _connection_config(self, row: Connection) -> ConnectionConfig:
+        what = f"a secret of connection '{row.name}'"
+        return ConnectionConfig(
+            id=row.id, account_id=row.account_id, account_name=row.account.name, name=row.name,
+            ws_url=row.ws_url, company_code=row.company_code,
+            authorization_id=self.secrets.decrypt(row.authorization_id_encrypted, what=what),
+            client_id=row.client_id,
+            client_secret=(self.secrets.decrypt(row.client_secret_encrypted, what=what)
+                           if row.client_secret_encrypted else ""),
+            client_secret_expires_on=row.client_secret_expires_on, system=row.system,
+            prefix=row.prefix, work_order_type=row.work_order_type,
+            lead_source=row.lead_source, preserve_edits=row.preserve_edits,
+            paused=row.paused, pause_reason=row.pause_reason)
+
+    # -- sync attempts ---------------------------------------------------------------------
+    def start_attempt(self, connection: ConnectionConfig, job_id: int, *, job_number: str,
+                      trigger: str, triggered_by: str) -> int:
+        attempt = SyncAttempt(
+            account_id=connection.account_id, connection_id=connection.id, job_id=job_id,
+            job_number=job_number, trigger=trigger, triggered_by=triggered_by,
+            status="running", started_at=_now(), work_order_number="", failure_kind="",
+            failure_message="", failure_fix="", spectrum_message="", fields={},
+            source_fields={}, warnings=[], spectrum_rows=[], request_body="",
+            response_body="", tries=0, external_id_written=False, comment_posted=False,
+            comment_text="")
+        with self.session() as session:
+            session.add(attempt)
+            session.flush()
+            return attempt.id
+
+    def update_attempt(self, attempt_id: int, **values: Any) -> None:
+        with self.session() as session:
+            attempt = session.get(SyncAttempt, attempt_id)
+            if attempt is None:
+                raise NotFound(f"No sync attempt {attempt_id}.")
+            for key, value in values.items():
+                if not hasattr(attempt, key):
+                    raise ValueError(f"'{key}' is not a sync attempt column")
+                setattr(attempt, key, value)
+            if values.get("status") in ("sent", "failed"):
+                attempt.finished_at = _now()
+                started = _aware(attempt.started_at)
+                attempt.duration_ms = int((attempt.finished_at - started).total_seconds() * 1000)
+
+    def attempt(self, attempt_id: int) -> AttemptRecord:
+        with self.session() as session:
+            row = session.get(SyncAttempt, attempt_id)
+            if row is None:
+                raise NotFound(f"No sync attempt {attempt_id}.")
+            return self._attempt_record(session, row)
+
+    def last_attempt(self, connection_id: int, job_id: int, *, status: str | None = None,
+                     before_id: int | None = None) -> AttemptRecord | None:
+        with self.session() as session:
+            query = select(SyncAttempt).where(SyncAttempt.connection_id == connection_id,
+                                              SyncAttempt.job_id == job_id)
+            if status is not None:
+                query = query.where(SyncAttempt.status == status)
+            if before_id is not None:
+                query = query.where(SyncAttempt.id < before_id)
+            row = session.scalar(query.order_by(SyncAttempt.id.desc()).limit(1))
+            return self._attempt_record(session, row) if row is not None else None
+
+    def history(self, *, job_id: int | None = None, connection_id: int | None = None,
+                limit: int = 100) -> list[AttemptRecord]:
+        with self.session() as session:
+            query = select(SyncAttempt)
+            if job_id is not None:
+                query = query.where(SyncAttempt.job_id == job_id)
+            if connection_id is not None:
+                query = query.where(SyncAttempt.connection_id == connection_id)
+            rows = session.scalars(query.order_by(SyncAttempt.id.desc()).limit(limit))
+            return [self._attempt_record(session, row) for row in rows]
+
+    def _attempt_record(self, session: Session, row: SyncAttempt) -> AttemptRecord:
+        connection = session.get(Connection, row.connection_id)
+        return AttemptRecord(
+            id=row.id, job_id=row.job_id, job_number=row.job_number,
+            connection=connection.name if connection else "", trigger=row.trigger,
+            triggered_by=row.triggered_by, status=row.status,
+            started_at=_aware(row.started_at),
+            finished_at=_aware(row.finished_at) if row.finished_at else None,
+            duration_ms=row.duration_ms, work_order_number=row.work_order_number,
+            failure_kind=row.failure_kind, failure_message=row.failure_message,
+            failure_fix=row.failure_fix, spectrum_message=row.spectrum_message,
+            fields=dict(row.fields), source_fields=dict(row.source_fields),
+            warnings=list(row.warnings), spectrum_rows=list(row.spectrum_rows),
+            request_body=row.request_body, response_body=row.response_body,
+            http_status=row.http_status, tries=row.tries,
+            external_id_written=row.external_id_written, comment_posted=row.comment_posted,
+            comment_text=row.comment_text)
+
+    # -- send locks ------------------------------------------------------------------------
+    def try_lock_send(self, connection_id: int, job_id: int, holder: str,
+                      lease: timedelta) -> bool:
+        """Take the send lock of (connection, job); False while someone else holds it."""
+        now = _now()
+        with self.session() as session:
+            session.execute(delete(SendLock).where(
+                SendLock.connection_id == connection_id, SendLock.job_id == job_id,
+                SendLock.expires_at < now))
+        try:
+            with self.session() as session:
+                session.add(SendLock(connection_id=connection_id, job_id=job_id, holder=holder,
+                                     expires_at=now + lease))
+        except IntegrityError:
+            return False
+        return True
+
+    def unlock_send(self, connection_id: int, job_id: int, holder: str) -> None:
+        with self.session() as session:
+            session.execute(delete(SendLock).where(
+                SendLock.connection_id == connection_id, SendLock.job_id == job_id,
+                SendLock.holder == holder))
