@@ -207,12 +207,19 @@ def run_servicetrade_emulator(*, host: str, port: int, data: Path | None,
 
     emulator = (ServiceTradeEmulator.from_file(data, latency_ms=latency_ms) if data
                 else ServiceTradeEmulator.from_seed(latency_ms=latency_ms))
+    from servicetrade_spectrum.serving import listening_socket
+
+    sock = listening_socket(host, port)  # bound first: the printed address is live
+    port = sock.getsockname()[1]
     print(f"ServiceTrade emulator: http://{host}:{port}/api", flush=True)
     if data is None:
         print(f"  session login: {DEMO_USERNAME} (password in emulators/seed.py); "
               f"OAuth client: {DEMO_OAUTH_CLIENT_ID}", flush=True)
     print(f"  controls: http://{host}:{port}/_emulator/state", flush=True)
     try:
-        uvicorn.run(emulator.app, host=host, port=port, log_level="warning")
+        config = uvicorn.Config(emulator.app, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=2)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         emulator.close()
