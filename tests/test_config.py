@@ -7,7 +7,8 @@ import pytest
 from servicetrade_spectrum.config import Settings
 
 
-def test_defaults_put_sqlite_in_the_home(st_home: Path) -> None:
+def test_defaults_put_sqlite_in_the_home(st_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ST_SPECTRUM_DATABASE_URL", raising=False)
     settings = Settings()
     assert settings.home == st_home
     assert settings.effective_database_url == f"sqlite:///{st_home / 'st-spectrum.db'}"
