@@ -1,0 +1,21 @@
+"""Use cases: send a job (and its write-backs), preview a send, read the history."""
+
+from servicetrade_spectrum.sync._clients import ClientPool
+from servicetrade_spectrum.sync._results import (
+    ConnectionPaused,
+    JobNotFound,
+    SendResult,
+    SendStatus,
+    SyncError,
+)
+from servicetrade_spectrum.sync._send import SendService
+
+__all__ = [
+    "ClientPool",
+    "ConnectionPaused",
+    "JobNotFound",
+    "SendResult",
+    "SendService",
+    "SendStatus",
+    "SyncError",
+]
