@@ -17,6 +17,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.emulators import seed
+from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
+from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
+from servicetrade_spectrum.serving import BackgroundServer
+from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.store._models import Base
+from servicetrade_spectrum.sync import ClientPool, SendService
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -47,3 +56,74 @@ def st_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("ST_SPECTRUM_HOME", str(home))
     return home
+
+
+# -- a configured product against both emulators (sync and CLI tests) ------------------------
+ACCOUNT = "Northwind"
+CONNECTION = "Main"
+
+
+@pytest.fixture
+def spectrum_emulator() -> SpectrumEmulator:
+    return SpectrumEmulator.from_seed()
+
+
+@pytest.fixture
+def servicetrade_emulator() -> Iterator[ServiceTradeEmulator]:
+    emulator = ServiceTradeEmulator.from_seed()
+    yield emulator
+    emulator.close()
+
+
+@pytest.fixture
+def spectrum_url(spectrum_emulator: SpectrumEmulator) -> Iterator[str]:
+    with BackgroundServer(spectrum_emulator.app) as server:
+        yield f"{server.url}/ws"
+
+
+@pytest.fixture
+def servicetrade_url(servicetrade_emulator: ServiceTradeEmulator) -> Iterator[str]:
+    with BackgroundServer(servicetrade_emulator.app) as server:
+        yield f"{server.url}/api"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Fast retries and short timeouts; the suite's database; a home of the test's own."""
+    return Settings(home=tmp_path / "home", database_url=database_url, secret_keys=None,
+                    retry_attempts=3, retry_base_delay=0.01, retry_max_delay=0.05,
+                    spectrum_timeout=3.0, servicetrade_timeout=3.0)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    opened = Store.open(settings)
+    yield opened
+    with opened.engine.begin() as connection:  # leave the shared database empty
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    opened.close()
+
+
+@pytest.fixture
+def configured(store: Store, servicetrade_url: str, spectrum_url: str) -> Store:
+    """The demo's account and connection, pointing at the two emulators."""
+    store.add_account(ACCOUNT, servicetrade_url, auth_kind="session",
+                      secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
+    store.add_connection(NewConnection(
+        name=CONNECTION, account=ACCOUNT, ws_url=spectrum_url,
+        company_code=seed.DEMO_COMPANY_CODE, authorization_id=seed.DEMO_AUTHORIZATION_ID,
+        prefix="T", work_order_type="SVC"))
+    return store
+
+
+@pytest.fixture
+def sender(configured: Store, settings: Settings) -> Iterator[SendService]:
+    clients = ClientPool(settings)
+    yield SendService(configured, clients, poll_interval=0.02)
+    clients.close()
+
+
+@pytest.fixture
+def jobs() -> seed.NotableJobs:
+    return seed.notable_jobs()

@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     servicetrade_timeout: float = Field(default=30.0, gt=0)
     """Seconds to wait for one ServiceTrade answer."""
 
-    log_level: str = "INFO"
+    log_level: str | None = None
+    """Unset: WARNING for commands, INFO for the server and workers."""
     log_format: str = Field(default="console", pattern="^(console|json)$")
 
     @field_validator("home", mode="after")

@@ -1,0 +1,145 @@
+"""``st-spectrum demo``: the whole product against both emulators, in a home of its own.
+
+Starts the Spectrum and ServiceTrade emulators with their seed data, configures an account
+and a connection against them in ``{home}/demo`` (real configuration is left alone, and a
+PostgreSQL ``ST_SPECTRUM_DATABASE_URL`` is ignored), sends a few jobs, one of which fails for
+a missing mapping so its comment can be seen, prints what happened and where to look, and
+stays up until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from servicetrade_spectrum.cli._context import stdout
+from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.emulators import seed
+from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
+from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
+from servicetrade_spectrum.logs import configure_logging
+from servicetrade_spectrum.serving import BackgroundServer
+from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.sync import ClientPool, SendResult, SendService
+
+__all__ = ["demo"]
+
+ACCOUNT = "Northwind"
+CONNECTION = "Main"
+
+
+def _free(port: int) -> int:
+    """``port`` when nothing listens there, else 0 (any free port)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
+
+
+def _demo_settings(base: Settings) -> Settings:
+    home = base.home / "demo"
+    if home.exists():
+        shutil.rmtree(home)  # the emulators start from their seed: start the demo fresh too
+    return Settings(home=home, database_url=None, secret_keys=None, retry_attempts=3,
+                    retry_base_delay=0.2, retry_max_delay=1.0, log_level="WARNING")
+
+
+def _describe(result: SendResult) -> str:
+    if result.failure is not None:
+        return f"failed: {result.failure.kind.value}"
+    warned = " (with a warning)" if result.warnings else ""
+    return f"work order {result.work_order_number}{warned}"
+
+
+def demo(
+    no_wait: Annotated[bool, typer.Option(
+        "--no-wait", help="Exit after the sends instead of staying up until Ctrl-C.")] = False,
+    spectrum_port: Annotated[int, typer.Option(help="Port of the Spectrum emulator.")] = 8482,
+    servicetrade_port: Annotated[int, typer.Option(
+        help="Port of the ServiceTrade emulator.")] = 8480,
+) -> None:
+    """Run the product against both emulators, with seed data, in a demo home."""
+    settings = _demo_settings(Settings())
+    configure_logging("WARNING", "console")
+    spectrum_emulator = SpectrumEmulator.from_seed()
+    servicetrade_emulator = ServiceTradeEmulator.from_seed()
+    with contextlib.ExitStack() as stack:
+        spectrum = stack.enter_context(BackgroundServer(spectrum_emulator.app,
+                                                        port=_free(spectrum_port)))
+        servicetrade = stack.enter_context(BackgroundServer(servicetrade_emulator.app,
+                                                            port=_free(servicetrade_port)))
+        store = Store.open(settings)
+        stack.callback(store.close)
+        clients = ClientPool(settings)
+        stack.callback(clients.close)
+        _configure(store, f"{servicetrade.url}/api", f"{spectrum.url}/ws")
+        results = _send_examples(SendService(store, clients))
+        _report(results, servicetrade_emulator, settings.home, spectrum.url, servicetrade.url)
+        if no_wait:
+            return
+        stdout.print("\nThe emulators stay up until Ctrl-C.", markup=False)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+
+
+def _configure(store: Store, servicetrade_api: str, ws_url: str) -> None:
+    store.add_account(ACCOUNT, servicetrade_api, auth_kind="session", secret=seed.DEMO_PASSWORD,
+                      username=seed.DEMO_USERNAME)
+    store.add_connection(NewConnection(
+        name=CONNECTION, account=ACCOUNT, ws_url=ws_url, company_code=seed.DEMO_COMPANY_CODE,
+        authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="T", work_order_type="SVC"))
+
+
+def _send_examples(sender: SendService) -> list[tuple[str, SendResult]]:
+    jobs = seed.notable_jobs()
+    examples = [
+        ("fully mapped job", jobs.ready),
+        ("job without a contract", jobs.ready_without_contract),
+        ("description over 250 characters", jobs.long_summary),
+        ("company without a Spectrum customer", jobs.customer_not_mapped),
+        ("customer code Spectrum does not know", jobs.unknown_customer_code),
+    ]
+    return [(label, sender.send(job_id, CONNECTION, trigger="demo", triggered_by="demo"))
+            for label, job_id in examples]
+
+
+def _report(results: list[tuple[str, SendResult]], servicetrade: ServiceTradeEmulator,
+            home: Path, spectrum_url: str, servicetrade_url: str) -> None:
+    table = Table("job ID", "what it shows", "outcome", title="Send Job to Spectrum — Main")
+    for label, result in results:
+        table.add_row(str(result.job_id), label, _describe(result))
+    stdout.print(table)
+    for label, result in results:
+        for warning in result.warnings:
+            stdout.print(f"{label}: warning: {warning}", markup=False)
+        if result.failure is not None:
+            stdout.print(f"{label}: {result.failure.message}\n  Fix: {result.failure.fix}",
+                         markup=False)
+    failed = next((r for _, r in results if r.failure and r.failure.kind.value ==
+                   "customer_not_mapped"), None)
+    if failed is not None:
+        comments = servicetrade.comments(failed.job_id)
+        if comments:
+            stdout.print(f"\nComment added to job {failed.job_id} in ServiceTrade:", markup=False)
+            stdout.print(f"  {comments[-1]['content']}".replace("\n", "\n  "), markup=False)
+    stdout.print(f"""
+Where to look:
+  Spectrum emulator (Web Services URL): {spectrum_url}/ws
+    work orders it stored:              {spectrum_url}/_emulator/work-orders
+  ServiceTrade emulator (API root):     {servicetrade_url}/api
+    comments it stored:                 {servicetrade_url}/_emulator/comments
+  demo home (database, secret key):     {home}
+
+Try, in another terminal while the demo runs:
+  ST_SPECTRUM_HOME={home} .venv/bin/st-spectrum history
+  ST_SPECTRUM_HOME={home} .venv/bin/st-spectrum send {results[0][1].job_id} --connection {CONNECTION} --preview""", markup=False)  # noqa: E501
