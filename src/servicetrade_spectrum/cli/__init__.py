@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from servicetrade_spectrum import __version__
-from servicetrade_spectrum.cli import account, connection, demo, emulate
+from servicetrade_spectrum.cli import account, connection, emulate
+from servicetrade_spectrum.cli.demo_command import demo
 from servicetrade_spectrum.cli.send import history, send
 
 __all__ = ["app", "main"]
@@ -21,7 +22,7 @@ app.add_typer(account.app, name="account")
 app.add_typer(connection.app, name="connection")
 app.command()(send)
 app.command()(history)
-app.command()(demo.demo)
+app.command()(demo)
 app.add_typer(emulate.app, name="emulate")
 
 

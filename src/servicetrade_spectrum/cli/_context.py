@@ -11,16 +11,14 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
-from servicetrade_spectrum.config import Settings
-from servicetrade_spectrum.logs import configure_logging
-from servicetrade_spectrum.store import NotFound as StoreNotFound
-from servicetrade_spectrum.store import SecretKeyMismatch, Store
-from servicetrade_spectrum.sync import ClientPool, SendService, SyncError
+if TYPE_CHECKING:  # imported when a command runs, so that --help and usage errors are fast
+    from servicetrade_spectrum.config import Settings
+    from servicetrade_spectrum.store import Store
 
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "AppContext", "app_context", "fail", "read_secret"]
 
@@ -50,6 +48,8 @@ def read_secret(variable: str, prompt: str) -> str:
 
 class AppContext:
     def __init__(self, settings: Settings, store: Store) -> None:
+        from servicetrade_spectrum.sync import ClientPool, SendService
+
         self.settings = settings
         self.store = store
         self.clients = ClientPool(settings)
@@ -63,6 +63,12 @@ class AppContext:
 @contextlib.contextmanager
 def app_context() -> Iterator[AppContext]:
     """Open settings and store; turn configuration problems into a message and exit 2."""
+    from servicetrade_spectrum.config import Settings
+    from servicetrade_spectrum.logs import configure_logging
+    from servicetrade_spectrum.store import NotFound as StoreNotFound
+    from servicetrade_spectrum.store import SecretKeyMismatch, Store
+    from servicetrade_spectrum.sync import SyncError
+
     try:
         settings = Settings()
     except ValueError as exc:

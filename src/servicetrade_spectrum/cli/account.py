@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from servicetrade_spectrum.cli._context import app_context, fail, read_secret, stdout
-from servicetrade_spectrum.store import AlreadyExists
 
 __all__ = ["app"]
 
@@ -44,6 +43,8 @@ def add(
     else:
         secret = read_secret("ST_SPECTRUM_SERVICETRADE_CLIENT_SECRET",
                              "ServiceTrade OAuth client secret")
+    from servicetrade_spectrum.store import AlreadyExists
+
     with app_context() as ctx:
         try:
             ctx.store.add_account(name, url, auth_kind="session" if username else "oauth",

@@ -16,8 +16,7 @@ from servicetrade_spectrum.cli._context import (
     read_secret,
     stdout,
 )
-from servicetrade_spectrum.spectrum import WORK_ORDER_HEADER
-from servicetrade_spectrum.store import AlreadyExists, NewConnection
+from servicetrade_spectrum.spectrum._layouts import WORK_ORDER_HEADER
 
 __all__ = ["app"]
 
@@ -79,6 +78,8 @@ def add(
     _check_length("The Authorization ID", authorization_id, "Authorization_ID")
     client_secret = (read_secret("ST_SPECTRUM_CLIENT_SECRET", "Spectrum client secret")
                      if client_id else "")
+    from servicetrade_spectrum.store import AlreadyExists, NewConnection
+
     with app_context() as ctx:
         ctx.store.account(account)  # unknown account: message and exit 2, nothing stored
         try:

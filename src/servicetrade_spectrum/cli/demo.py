@@ -14,9 +14,7 @@ import shutil
 import socket
 import time
 from pathlib import Path
-from typing import Annotated
 
-import typer
 from rich.table import Table
 
 from servicetrade_spectrum.cli._context import stdout
@@ -29,7 +27,7 @@ from servicetrade_spectrum.serving import BackgroundServer
 from servicetrade_spectrum.store import NewConnection, Store
 from servicetrade_spectrum.sync import ClientPool, SendResult, SendService
 
-__all__ = ["demo"]
+__all__ = ["run_demo"]
 
 ACCOUNT = "Northwind"
 CONNECTION = "Main"
@@ -60,13 +58,7 @@ def _describe(result: SendResult) -> str:
     return f"work order {result.work_order_number}{warned}"
 
 
-def demo(
-    no_wait: Annotated[bool, typer.Option(
-        "--no-wait", help="Exit after the sends instead of staying up until Ctrl-C.")] = False,
-    spectrum_port: Annotated[int, typer.Option(help="Port of the Spectrum emulator.")] = 8482,
-    servicetrade_port: Annotated[int, typer.Option(
-        help="Port of the ServiceTrade emulator.")] = 8480,
-) -> None:
+def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int) -> None:
     """Run the product against both emulators, with seed data, in a demo home."""
     settings = _demo_settings(Settings())
     configure_logging("WARNING", "console")

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import getpass
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from servicetrade_spectrum.cli._context import EXIT_FAILED, app_context, fail, stdout
-from servicetrade_spectrum.sync import SendResult
+
+if TYPE_CHECKING:
+    from servicetrade_spectrum.sync import SendResult
 
 __all__ = ["history", "send"]
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return ""
 
 
 def _print_result(result: SendResult) -> None:
@@ -48,7 +58,8 @@ def send(
     with app_context() as ctx:
         try:
             result = (ctx.sender.preview(job_id, connection) if preview
-                      else ctx.sender.send(job_id, connection, trigger="cli"))
+                      else ctx.sender.send(job_id, connection, trigger="cli",
+                                           triggered_by=_os_user()))
         except TimeoutError as exc:
             fail(str(exc), EXIT_FAILED)
     if json_output:
