@@ -28,3 +28,19 @@ def test_sqlite_engine_uses_wal_and_foreign_keys(tmp_path) -> None:  # type: ign
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from servicetrade_spectrum.store._models import Base
+
+    engine = create_database_engine(database_url)
+    try:
+        upgrade_to_head(engine)
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+    finally:
+        engine.dispose()

@@ -26,17 +26,17 @@ def _os_user() -> str:
 
 def _print_result(result: SendResult) -> None:
     if result.status == "preview":
-        head = (f"Preview of job {result.job_id} on connection '{result.connection}': "
+        head = (f"Preview of {result.job_label} on connection '{result.connection}': "
                 f"work order {result.work_order_number}")
         stdout.print(head + (" (nothing sent)" if result.failure is None
                              else " cannot be sent:"), markup=False)
         for element, value in result.fields.items():
             stdout.print(f"  {element:<20} {value}", markup=False)
     elif result.status == "sent":
-        stdout.print(f"Sent job {result.job_id} to Spectrum ('{result.connection}'): work "
+        stdout.print(f"Sent {result.job_label} to Spectrum ('{result.connection}'): work "
                      f"order {result.work_order_number}", markup=False)
     else:
-        stdout.print(f"Send of job {result.job_id} to Spectrum ('{result.connection}') failed.",
+        stdout.print(f"Send of {result.job_label} to Spectrum ('{result.connection}') failed.",
                      markup=False)
     for warning in result.warnings:
         stdout.print(f"Warning: {warning}", markup=False)

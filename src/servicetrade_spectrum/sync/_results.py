@@ -37,9 +37,16 @@ class SendResult:
     attempt_id: int | None = None
     spectrum_message: str = ""
     """Spectrum's own words, when it gave any."""
+    job_number: str = ""
+    """The job number people see (the JSON keeps to the documented keys)."""
     joined: bool = False
     """True when this call waited for a send of the same job already under way and reports
     that send's outcome instead of sending again."""
+
+    @property
+    def job_label(self) -> str:
+        return (f"job {self.job_number} (ID {self.job_id})" if self.job_number
+                else f"job ID {self.job_id}")
 
     def to_json(self) -> dict[str, Any]:
         """The ``send --json`` object, exactly the documented keys."""
@@ -59,4 +66,5 @@ class SendResult:
                    work_order_number=attempt.work_order_number or None,
                    fields={k: str(v) for k, v in attempt.fields.items()},
                    warnings=list(attempt.warnings), failure=failure, attempt_id=attempt.id,
-                   spectrum_message=attempt.spectrum_message, joined=joined)
+                   spectrum_message=attempt.spectrum_message,
+                   job_number=attempt.job_number, joined=joined)

@@ -189,7 +189,8 @@ class SendService:
         last_sent = self.store.last_attempt(connection.id, job_id, status="sent")
         built = build_work_order(facts, rules, last_sent.source_fields if last_sent else None)
         if isinstance(built, Failure):
-            return self._finish_failed(attempt_id, connection, job_id, built, st=st)
+            return self._finish_failed(attempt_id, connection, job_id, built, st=st,
+                                       job_number=facts.job_number)
         draft = built
         self.store.update_attempt(attempt_id, fields=draft.fields,
                                   source_fields=draft.source_fields,
@@ -200,7 +201,8 @@ class SendService:
         except InvalidRequest as exc:  # the domain checks lengths first; this is a backstop
             failure = Failure(FailureKind.VALUE_TOO_LONG, str(exc),
                               "Shorten the value named above, then send again.")
-            return self._finish_failed(attempt_id, connection, job_id, failure, st=st)
+            return self._finish_failed(attempt_id, connection, job_id, failure, st=st,
+                                       job_number=facts.job_number)
         exchange = outcome.exchange
         self.store.update_attempt(
             attempt_id, request_body=exchange.request_body, response_body=exchange.response_body,
@@ -212,7 +214,7 @@ class SendService:
                        if isinstance(outcome, Rejected)
                        else _spectrum_failure(outcome, connection))
             return self._finish_failed(attempt_id, connection, job_id, failure, st=st,
-                                       draft=draft)
+                                       draft=draft, job_number=facts.job_number)
 
         warnings = list(draft.warnings)
         written = False
@@ -232,11 +234,12 @@ class SendService:
         return SendResult(job_id=job_id, connection=connection.name, status="sent",
                           work_order_number=draft.number, fields=draft.fields,
                           warnings=warnings, attempt_id=attempt_id,
-                          spectrum_message=outcome.information)
+                          spectrum_message=outcome.information, job_number=str(job.number))
 
     def _finish_failed(self, attempt_id: int, connection: ConnectionConfig, job_id: int,
                        failure: Failure, *, st: ServiceTradeClient | None = None,
-                       draft: WorkOrderDraft | None = None, post: bool = True) -> SendResult:
+                       draft: WorkOrderDraft | None = None, post: bool = True,
+                       job_number: str = "") -> SendResult:
         comment = failure.as_comment(connection.name)
         posted = False
         can_post = post and st is not None and failure.kind not in (
@@ -261,7 +264,8 @@ class SendService:
         return SendResult(job_id=job_id, connection=connection.name, status="failed",
                           work_order_number=None, fields=draft.fields if draft else {},
                           warnings=list(draft.warnings) if draft else [], failure=failure,
-                          attempt_id=attempt_id, spectrum_message=spectrum_message)
+                          attempt_id=attempt_id, spectrum_message=spectrum_message,
+                          job_number=job_number)
 
     def _same_comment_as_before(self, connection: ConnectionConfig, job_id: int,
                                 attempt_id: int, comment: str) -> bool:
@@ -288,8 +292,10 @@ class SendService:
         number = f"{connection.prefix}{facts.job_number}"
         if isinstance(built, Failure):
             return SendResult(job_id=job_id, connection=connection.name, status="preview",
-                              work_order_number=number, failure=built)
+                              work_order_number=number, failure=built,
+                              job_number=facts.job_number)
         effects = resend_effects(built, last_sent.source_fields if last_sent else None)
         return SendResult(job_id=job_id, connection=connection.name, status="preview",
                           work_order_number=built.number, fields=built.fields,
-                          warnings=[*built.warnings, *effects.warnings])
+                          warnings=[*built.warnings, *effects.warnings],
+                          job_number=facts.job_number)
