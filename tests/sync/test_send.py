@@ -20,7 +20,7 @@ from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
 from servicetrade_spectrum.spectrum import SpectrumClient, clean_text
 from servicetrade_spectrum.store import SecretKeyMismatch, Store
 from servicetrade_spectrum.store._models import Base
-from servicetrade_spectrum.sync import ClientPool, JobNotFound, SendService
+from servicetrade_spectrum.sync import ClientPool, ConnectionPaused, JobNotFound, SendService
 
 NotableJobs = seed.NotableJobs
 CONNECTION = "Main"  # the connection the `configured` fixture adds
@@ -414,3 +414,37 @@ def test_a_key_that_cannot_decrypt_stops_with_a_clear_message(
             reopened.connection(CONNECTION)
     finally:
         reopened.close()
+
+
+# -- pausing -------------------------------------------------------------------------------
+def test_five_not_authorized_failures_in_a_row_pause_the_connection(
+        sender: SendService, store: Store, jobs: NotableJobs,
+        spectrum_emulator: SpectrumEmulator) -> None:
+    store.set_connection_secret(CONNECTION, authorization_id="wrongID42")
+    job_ids = [jobs.ready, jobs.ready_without_contract, jobs.unmapped_contract,
+               jobs.long_summary, jobs.special_characters]
+    for n, job_id in enumerate(job_ids, start=1):
+        assert sender.send(job_id, CONNECTION).failure is not None
+        assert store.connection(CONNECTION).paused is (n == 5)
+    assert len(spectrum_emulator.requests) == 5  # the 5th send still reached Spectrum
+    assert "not authorized" in store.connection(CONNECTION).pause_reason
+    with pytest.raises(ConnectionPaused, match="paused"):
+        sender.send(jobs.ready, CONNECTION)
+    assert len(spectrum_emulator.requests) == 5  # nothing sent while paused
+    store.update_connection(CONNECTION, paused=False, pause_reason="")
+    store.set_connection_secret(CONNECTION, authorization_id=seed.DEMO_AUTHORIZATION_ID)
+    assert sender.send(jobs.ready, CONNECTION).status == "sent"
+
+
+def test_a_success_between_failures_resets_the_count(
+        sender: SendService, store: Store, jobs: NotableJobs) -> None:
+    store.set_connection_secret(CONNECTION, authorization_id="wrongID42")
+    for job_id in (jobs.ready, jobs.ready_without_contract, jobs.unmapped_contract):
+        sender.send(job_id, CONNECTION)
+    store.set_connection_secret(CONNECTION, authorization_id=seed.DEMO_AUTHORIZATION_ID)
+    assert sender.send(jobs.long_summary, CONNECTION).status == "sent"
+    store.set_connection_secret(CONNECTION, authorization_id="wrongID42")
+    for job_id in (jobs.ready, jobs.ready_without_contract, jobs.unmapped_contract,
+                   jobs.special_characters):
+        sender.send(job_id, CONNECTION)
+    assert not store.connection(CONNECTION).paused

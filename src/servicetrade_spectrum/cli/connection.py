@@ -142,3 +142,22 @@ def test(name: Annotated[str, typer.Argument(help="The connection to test.")]) -
                          "WorkOrderHeader to its Build list.", markup=False)
         raise typer.Exit(EXIT_FAILED)
     stdout.print("Sends can work.", markup=False)
+
+
+@app.command("pause")
+def pause(name: Annotated[str, typer.Argument(help="The connection to pause.")],
+          reason: Annotated[str, typer.Option(help="Why, shown in lists.")] = "paused by hand"
+          ) -> None:
+    """Stop sending on a connection until it is resumed."""
+    with app_context() as ctx:
+        ctx.store.update_connection(name, paused=True, pause_reason=reason)
+    stdout.print(f"Connection '{name}' paused: nothing is sent until "
+                 f"'st-spectrum connection resume {name}'.", markup=False)
+
+
+@app.command("resume")
+def resume(name: Annotated[str, typer.Argument(help="The connection to resume.")]) -> None:
+    """Send on a paused connection again."""
+    with app_context() as ctx:
+        ctx.store.update_connection(name, paused=False, pause_reason="")
+    stdout.print(f"Connection '{name}' resumed.", markup=False)

@@ -241,6 +241,17 @@ class Store:
             row = session.scalar(query.order_by(SyncAttempt.id.desc()).limit(1))
             return self._attempt_record(session, row) if row is not None else None
 
+    def recent_failure_kinds(self, connection_id: int, count: int) -> list[str]:
+        """The failure kinds of the connection's last ``count`` finished attempts, newest
+        first ('' for a sent one)."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(SyncAttempt.failure_kind)
+                .where(SyncAttempt.connection_id == connection_id,
+                       SyncAttempt.status != "running")
+                .order_by(SyncAttempt.id.desc()).limit(count))
+            return list(rows)
+
     def history(self, *, job_id: int | None = None, connection_id: int | None = None,
                 limit: int = 100) -> list[AttemptRecord]:
         with self.session() as session:

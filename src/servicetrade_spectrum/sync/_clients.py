@@ -8,6 +8,7 @@ token cache and keep their connections open.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 
 from servicetrade_spectrum.config import Settings
@@ -24,12 +25,25 @@ from servicetrade_spectrum.store import AccountConfig, ConnectionConfig
 __all__ = ["ClientPool"]
 
 
+def _fingerprint(*settings: str) -> str:
+    """Changed settings or credentials must get a new client, never a stale one; a digest
+    keeps the secrets themselves out of the pool's keys."""
+    return hashlib.sha256("\x00".join(settings).encode()).hexdigest()
+
+
+def _close_quietly(client: ServiceTradeClient | SpectrumClient | None) -> None:
+    if client is not None:
+        with contextlib.suppress(Exception):  # best effort: it is being dropped
+            client.close()
+
+
 class ClientPool:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._lock = threading.Lock()
-        self._servicetrade: dict[tuple[int, str, str], ServiceTradeClient] = {}
-        self._spectrum: dict[tuple[int, str, str], SpectrumClient] = {}
+        # id -> (fingerprint of settings and credentials, client)
+        self._servicetrade: dict[int, tuple[str, ServiceTradeClient]] = {}
+        self._spectrum: dict[int, tuple[str, SpectrumClient]] = {}
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -37,43 +51,51 @@ class ClientPool:
         return RetryPolicy(s.retry_attempts, s.retry_base_delay, s.retry_max_delay)
 
     def servicetrade(self, account: AccountConfig) -> ServiceTradeClient:
-        # Keyed by what identifies the login too, so changed credentials get a new client.
-        key = (account.id, account.servicetrade_url, account.username or account.client_id)
+        fingerprint = _fingerprint(account.servicetrade_url, account.auth_kind,
+                                   account.username, account.client_id, account.secret)
         with self._lock:
-            client = self._servicetrade.get(key)
-            if client is None:
-                auth: ServiceTradeAuth = (
-                    SessionAuth(account.username, account.secret)
-                    if account.auth_kind == "session"
-                    else OAuthClientCredentials(account.client_id, account.secret))
-                client = ServiceTradeClient(account.servicetrade_url, auth,
-                                            timeout=self._settings.servicetrade_timeout,
-                                            retry=self.retry_policy)
-                self._servicetrade[key] = client
-            return client
+            cached = self._servicetrade.get(account.id)
+            if cached is not None and cached[0] == fingerprint:
+                return cached[1]
+            stale = cached[1] if cached is not None else None
+            auth: ServiceTradeAuth = (
+                SessionAuth(account.username, account.secret)
+                if account.auth_kind == "session"
+                else OAuthClientCredentials(account.client_id, account.secret))
+            client = ServiceTradeClient(account.servicetrade_url, auth,
+                                        timeout=self._settings.servicetrade_timeout,
+                                        retry=self.retry_policy)
+            self._servicetrade[account.id] = (fingerprint, client)
+        _close_quietly(stale)
+        return client
 
     def spectrum(self, connection: ConnectionConfig) -> SpectrumClient:
-        key = (connection.id, connection.ws_url, connection.company_code)
+        fingerprint = _fingerprint(connection.ws_url, connection.company_code,
+                                   connection.authorization_id, connection.client_id,
+                                   connection.client_secret)
         with self._lock:
-            client = self._spectrum.get(key)
-            if client is None:
-                credentials = (ClientCredentials(connection.client_id, connection.client_secret)
-                               if connection.client_id else None)
-                client = SpectrumClient(
-                    connection.ws_url, authorization_id=connection.authorization_id,
-                    company_code=connection.company_code, credentials=credentials,
-                    timeout=self._settings.spectrum_timeout,
-                    concurrency=self._settings.spectrum_concurrency, retry=self.retry_policy)
-                self._spectrum[key] = client
-            return client
+            cached = self._spectrum.get(connection.id)
+            if cached is not None and cached[0] == fingerprint:
+                return cached[1]
+            stale = cached[1] if cached is not None else None
+            credentials = (ClientCredentials(connection.client_id, connection.client_secret)
+                           if connection.client_id else None)
+            client = SpectrumClient(
+                connection.ws_url, authorization_id=connection.authorization_id,
+                company_code=connection.company_code, credentials=credentials,
+                timeout=self._settings.spectrum_timeout,
+                concurrency=self._settings.spectrum_concurrency, retry=self.retry_policy)
+            self._spectrum[connection.id] = (fingerprint, client)
+        _close_quietly(stale)
+        return client
 
     def close(self) -> None:
         """End ServiceTrade sessions (``DELETE /auth``) and close connections."""
         with self._lock:
             clients: list[ServiceTradeClient | SpectrumClient] = [
-                *self._servicetrade.values(), *self._spectrum.values()]
+                *(client for _, client in self._servicetrade.values()),
+                *(client for _, client in self._spectrum.values())]
             self._servicetrade.clear()
             self._spectrum.clear()
         for client in clients:
-            with contextlib.suppress(Exception):  # best effort: the process is ending
-                client.close()
+            _close_quietly(client)

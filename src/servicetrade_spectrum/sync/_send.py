@@ -67,6 +67,10 @@ __all__ = ["SendService"]
 
 _log = get_logger(__name__)
 
+PAUSE_AFTER = 5
+"""Consecutive ``not_authorized`` failures after which a connection pauses itself: the
+Authorization ID is wrong or inactive, and every further call would fail the same way."""
+
 LOCK_LEASE = timedelta(minutes=15)
 """Longer than any send can take (retries included); a crashed holder's lock expires."""
 
@@ -261,11 +265,22 @@ class SendService:
             comment_posted=posted, comment_text=comment)
         _log.info("send.failed", job_id=job_id, connection=connection.name,
                   kind=failure.kind.value)
+        if failure.kind is FailureKind.NOT_AUTHORIZED:
+            self._pause_if_never_authorized(connection)
         return SendResult(job_id=job_id, connection=connection.name, status="failed",
                           work_order_number=None, fields=draft.fields if draft else {},
                           warnings=list(draft.warnings) if draft else [], failure=failure,
                           attempt_id=attempt_id, spectrum_message=spectrum_message,
                           job_number=job_number)
+
+    def _pause_if_never_authorized(self, connection: ConnectionConfig) -> None:
+        kinds = self.store.recent_failure_kinds(connection.id, PAUSE_AFTER)
+        if len(kinds) == PAUSE_AFTER and all(k == FailureKind.NOT_AUTHORIZED for k in kinds):
+            reason = (f"Spectrum refused the last {PAUSE_AFTER} sends as not authorized; check "
+                      "the Authorization ID, then run 'st-spectrum connection resume "
+                      f"{connection.name}'")
+            self.store.update_connection(connection.name, paused=True, pause_reason=reason)
+            _log.warning("connection.paused", connection=connection.name)
 
     def _same_comment_as_before(self, connection: ConnectionConfig, job_id: int,
                                 attempt_id: int, comment: str) -> bool:
