@@ -15,10 +15,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Account", "Base", "Connection", "SendLock", "SyncAttempt"]
+__all__ = ["Account", "Base", "Connection", "Rule", "SendLock", "SyncAttempt", "WebhookMessage"]
 
 
 class Base(DeclarativeBase):
@@ -39,6 +40,12 @@ class Account(Base):
     secret_encrypted: Mapped[str] = mapped_column(Text)
     """The password (session) or client secret (OAuth), Fernet-encrypted."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    webhook_secret_digest: Mapped[str] = mapped_column(String(64), default="",
+                                                       server_default="")
+    """SHA-256 of the secret in the hook URL; the secret itself is never stored."""
+    webhook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    swept_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The polling sweep's watermark: ServiceTrade ``updated`` time (Unix seconds)."""
 
     connections: Mapped[list[Connection]] = relationship(back_populates="account")
 
@@ -124,3 +131,32 @@ class SendLock(Base):
     job_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Rule(Base):
+    """Send automatically on a connection when a job event matches."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(20))  # on_create, on_status, on_tag
+    value: Mapped[str] = mapped_column(String(100), default="")
+    job_type: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookMessage(Base):
+    """A ServiceTrade webhook delivery, persisted before it is acknowledged."""
+
+    __tablename__ = "webhook_messages"
+    __table_args__ = (UniqueConstraint("account_id", "message_id"),
+                      Index("ix_webhook_messages_unprocessed", "processed_at", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str] = mapped_column(Text, default="")

@@ -17,9 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.domain.rules import Rule, Trigger
 from servicetrade_spectrum.store._engine import create_database_engine
 from servicetrade_spectrum.store._migrations import upgrade_to_head
-from servicetrade_spectrum.store._models import Account, Connection, SendLock, SyncAttempt
+from servicetrade_spectrum.store._models import (
+    Account,
+    Connection,
+    SendLock,
+    SyncAttempt,
+    WebhookMessage,
+)
+from servicetrade_spectrum.store._models import Rule as RuleRow
 from servicetrade_spectrum.store._records import AccountConfig, AttemptRecord, ConnectionConfig
 from servicetrade_spectrum.store._secrets import SecretBox, load_secret_box
 
@@ -280,6 +288,89 @@ class Store:
             http_status=row.http_status, tries=row.tries,
             external_id_written=row.external_id_written, comment_posted=row.comment_posted,
             comment_text=row.comment_text)
+
+    # -- automation rules ------------------------------------------------------------------
+    def add_rule(self, connection_name: str, trigger: Trigger, value: str = "",
+                 job_type: str = "") -> Rule:
+        connection = self.connection(connection_name)
+        row = RuleRow(connection_id=connection.id, trigger=trigger.value, value=value,
+                      job_type=job_type, created_at=_now())
+        with self.session() as session:
+            session.add(row)
+            session.flush()
+            return Rule(row.id, connection.name, trigger, value, job_type)
+
+    def rules(self, *, account_id: int | None = None) -> list[Rule]:
+        with self.session() as session:
+            query = (select(RuleRow, Connection.name)
+                     .join(Connection, Connection.id == RuleRow.connection_id)
+                     .order_by(RuleRow.id))
+            if account_id is not None:
+                query = query.where(Connection.account_id == account_id)
+            return [Rule(row.id, name, Trigger(row.trigger), row.value, row.job_type)
+                    for row, name in session.execute(query)]
+
+    def remove_rule(self, rule_id: int) -> None:
+        with self.session() as session:
+            row = session.get(RuleRow, rule_id)
+            if row is None:
+                raise NotFound(f"No rule {rule_id}. See 'st-spectrum rule list'.")
+            session.delete(row)
+
+    # -- webhooks --------------------------------------------------------------------------
+    def set_webhook(self, account_name: str, *, secret_digest: str,
+                    webhook_id: int | None) -> None:
+        with self.session() as session:
+            account = session.scalar(select(Account).where(Account.name == account_name))
+            if account is None:
+                raise NotFound(f"No account named '{account_name}'.")
+            account.webhook_secret_digest = secret_digest
+            account.webhook_id = webhook_id
+
+    def account_id_for_webhook(self, secret_digest: str) -> int | None:
+        if not secret_digest:
+            return None
+        with self.session() as session:
+            return session.scalar(select(Account.id).where(
+                Account.webhook_secret_digest == secret_digest))
+
+    def save_webhook_message(self, account_id: int, message_id: str,
+                             body: dict[str, Any]) -> bool:
+        """Persist a delivery; False when this message ID was already received."""
+        try:
+            with self.session() as session:
+                session.add(WebhookMessage(account_id=account_id, message_id=message_id,
+                                           received_at=_now(), body=body, outcome=""))
+        except IntegrityError:
+            return False
+        return True
+
+    def unprocessed_webhook_messages(
+            self, limit: int = 100) -> list[tuple[int, int, dict[str, Any]]]:
+        """(id, account id, body) of messages not processed yet, oldest first."""
+        with self.session() as session:
+            rows = session.execute(
+                select(WebhookMessage.id, WebhookMessage.account_id, WebhookMessage.body)
+                .where(WebhookMessage.processed_at.is_(None))
+                .order_by(WebhookMessage.id).limit(limit))
+            return [(row.id, row.account_id, dict(row.body)) for row in rows]
+
+    def mark_webhook_processed(self, message_row_id: int, outcome: str) -> None:
+        with self.session() as session:
+            message = session.get(WebhookMessage, message_row_id)
+            if message is not None:
+                message.processed_at = _now()
+                message.outcome = outcome
+
+    def swept_until(self, account_id: int) -> int | None:
+        with self.session() as session:
+            return session.scalar(select(Account.swept_until).where(Account.id == account_id))
+
+    def set_swept_until(self, account_id: int, watermark: int) -> None:
+        with self.session() as session:
+            account = session.get(Account, account_id)
+            if account is not None:
+                account.swept_until = watermark
 
     # -- send locks ------------------------------------------------------------------------
     def try_lock_send(self, connection_id: int, job_id: int, holder: str,

@@ -1,5 +1,6 @@
 """Use cases: send a job (and its write-backs), preview a send, read the history."""
 
+from servicetrade_spectrum.sync._automation import Automation, Enqueue, SendRequest
 from servicetrade_spectrum.sync._clients import ClientPool
 from servicetrade_spectrum.sync._results import (
     ConnectionPaused,
@@ -11,9 +12,12 @@ from servicetrade_spectrum.sync._results import (
 from servicetrade_spectrum.sync._send import SendService
 
 __all__ = [
+    "Automation",
     "ClientPool",
     "ConnectionPaused",
+    "Enqueue",
     "JobNotFound",
+    "SendRequest",
     "SendResult",
     "SendService",
     "SendStatus",
