@@ -327,6 +327,10 @@ class Store:
             account.webhook_secret_digest = secret_digest
             account.webhook_id = webhook_id
 
+    def account_webhook_id(self, account_id: int) -> int | None:
+        with self.session() as session:
+            return session.scalar(select(Account.webhook_id).where(Account.id == account_id))
+
     def account_id_for_webhook(self, secret_digest: str) -> int | None:
         if not secret_digest:
             return None

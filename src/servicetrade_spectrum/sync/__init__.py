@@ -10,6 +10,7 @@ from servicetrade_spectrum.sync._results import (
     SyncError,
 )
 from servicetrade_spectrum.sync._send import SendService
+from servicetrade_spectrum.sync._webhooks import RegisteredWebhook, register_webhook
 
 __all__ = [
     "Automation",
@@ -17,9 +18,11 @@ __all__ = [
     "ConnectionPaused",
     "Enqueue",
     "JobNotFound",
+    "RegisteredWebhook",
     "SendRequest",
     "SendResult",
     "SendService",
     "SendStatus",
     "SyncError",
+    "register_webhook",
 ]

@@ -124,7 +124,10 @@ class Automation:
         client = self.clients.servicetrade(self.store.account_by_id(account_id))
         newest = watermark
         sends = 0
-        for job in client.search_jobs(updated_after=watermark):
+        # ServiceTrade times are whole seconds and its filter is "after": ask from the second
+        # before the watermark so a change in the watermark's own second is never missed. A
+        # job judged twice at that boundary is re-sent, which is an idempotent update.
+        for job in client.search_jobs(updated_after=watermark - 1):
             action = "created" if (job.created or 0) >= watermark else "updated"
             sends += self._fire(rules, _event(job, action), "sweep")
             newest = max(newest, job.updated or watermark)

@@ -145,9 +145,12 @@ class SendService:
         waited = self._lock(connection, job_id, holder)
         try:
             if waited:
+                # The send we waited for may have recorded its attempt before we looked
+                # (``before`` is then that attempt, still running): its outcome is ours too.
                 latest = self.store.last_attempt(connection.id, job_id)
                 if (latest is not None and latest.status != "running"
-                        and (before is None or latest.id > before.id)):
+                        and (before is None or before.status == "running"
+                             or latest.id > before.id)):
                     return SendResult.from_attempt(latest, joined=True)
             return self._send_locked(connection, job_id, trigger, triggered_by)
         finally:
