@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from servicetrade_spectrum import __version__
-from servicetrade_spectrum.cli import account, connection, emulate
+from servicetrade_spectrum.cli import account, connection, emulate, rule, webhook
 from servicetrade_spectrum.cli.demo_command import demo
 from servicetrade_spectrum.cli.send import history, send
 
@@ -23,6 +23,8 @@ app.add_typer(connection.app, name="connection")
 app.command()(send)
 app.command()(history)
 app.command()(demo)
+app.add_typer(rule.app, name="rule")
+app.add_typer(webhook.app, name="webhook")
 app.add_typer(emulate.app, name="emulate")
 
 
