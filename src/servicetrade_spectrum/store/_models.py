@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Account", "Base", "Connection", "Rule", "SendLock", "SyncAttempt", "WebhookMessage"]
+__all__ = ["Account", "Base", "Connection", "Executor", "Rule", "SendLock", "SyncAttempt",
+           "WebhookMessage"]
 
 
 class Base(DeclarativeBase):
@@ -115,6 +117,11 @@ class SyncAttempt(Base):
     external_id_written: Mapped[bool] = mapped_column(Boolean, default=False)
     comment_posted: Mapped[bool] = mapped_column(Boolean, default=False)
     comment_text: Mapped[str] = mapped_column(Text, default="")
+    run_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    """The durable workflow's ID: a resumed send finds its attempt instead of adding one."""
+    stage: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    """prepared, called, concluding: how far a send got, so a resumed step knows whether its
+    writes may already have happened."""
 
 
 class SendLock(Base):
@@ -160,3 +167,21 @@ class WebhookMessage(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class Executor(Base):
+    """A process that runs durable sends, and when it last said it was alive.
+
+    DBOS recovers a crashed process's sends only when a process with the same executor ID
+    starts again; a reaper in every server recovers the sends of executors whose heartbeat
+    stopped (see ``workflows``).
+    """
+
+    __tablename__ = "executors"
+
+    executor_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))  # serve, worker, cli
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[float] = mapped_column(Float)
+    """Unix time of the last heartbeat (seconds, float)."""

@@ -81,6 +81,7 @@ class AttemptRecord:
     external_id_written: bool
     comment_posted: bool
     comment_text: str
+    stage: str = ""
 
     def summary(self) -> dict[str, Any]:
         """The ``history --json`` shape: one attempt, without the raw bodies."""

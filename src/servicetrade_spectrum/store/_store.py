@@ -202,7 +202,16 @@ class Store:
 
     # -- sync attempts ---------------------------------------------------------------------
     def start_attempt(self, connection: ConnectionConfig, job_id: int, *, job_number: str,
-                      trigger: str, triggered_by: str) -> int:
+                      trigger: str, triggered_by: str, run_id: str | None = None) -> int:
+        """Record a new attempt, or find the one of ``run_id`` (a resumed durable send)."""
+        if run_id is not None:
+            with self.session() as session:
+                existing = session.scalar(select(SyncAttempt.id).where(
+                    SyncAttempt.run_id == run_id))
+            if existing is not None:
+                if job_number:
+                    self.update_attempt(existing, job_number=job_number)
+                return existing
         attempt = SyncAttempt(
             account_id=connection.account_id, connection_id=connection.id, job_id=job_id,
             job_number=job_number, trigger=trigger, triggered_by=triggered_by,
@@ -210,7 +219,7 @@ class Store:
             failure_message="", failure_fix="", spectrum_message="", fields={},
             source_fields={}, warnings=[], spectrum_rows=[], request_body="",
             response_body="", tries=0, external_id_written=False, comment_posted=False,
-            comment_text="")
+            comment_text="", run_id=run_id, stage="")
         with self.session() as session:
             session.add(attempt)
             session.flush()
@@ -287,7 +296,7 @@ class Store:
             request_body=row.request_body, response_body=row.response_body,
             http_status=row.http_status, tries=row.tries,
             external_id_written=row.external_id_written, comment_posted=row.comment_posted,
-            comment_text=row.comment_text)
+            comment_text=row.comment_text, stage=row.stage)
 
     # -- automation rules ------------------------------------------------------------------
     def add_rule(self, connection_name: str, trigger: Trigger, value: str = "",

@@ -1,31 +1,38 @@
 """Send Job to Spectrum: one send, its write-back, its comment and its history record.
 
-The order of a send, and why:
+A send is three steps, each safe to run again after a crash (the durable workflow in
+:mod:`servicetrade_spectrum.workflows` runs them as DBOS steps; :meth:`SendService.send` runs
+them directly under a lock):
 
-1. Take the send lock of (connection, job). A second send of the same job waits, then reports
-   the first one's outcome: never two WorkOrderHeader calls at once, never two comments.
-2. Read the job, then its company, location and contract at once (one round trip).
-3. Build the work order with the pure rules in :mod:`servicetrade_spectrum.domain`: anything
-   the user must fix is found here, before Spectrum is called.
-4. Call WorkOrderHeader with our own WO_Number (so a retry updates, never duplicates).
-5. On success write the number to the job's external ID (skipped when already there); on
-   failure add one private comment with the fix (skipped when ServiceTrade itself failed, and
-   when the previous attempt already posted the very same comment).
-6. Record the attempt: fields, Spectrum's rows, request and response with secrets masked.
+1. :meth:`~SendService.prepare`: read the job, then its company, location and contract at once
+   (one round trip); record the attempt (found again by its run ID when resumed); build the
+   work order with the pure rules of :mod:`servicetrade_spectrum.domain`, so anything the user
+   must fix is found before Spectrum is called.
+2. :meth:`~SendService.call_spectrum`: WorkOrderHeader with our own WO_Number, so a retry or
+   a resumed call updates the same work order and never creates a second one.
+3. :meth:`~SendService.conclude`: on success write the number to the job's external ID
+   (skipped when already there); on failure add one private comment with the fix (not when
+   ServiceTrade itself failed, nor when the previous attempt posted the very same comment).
+   A resumed conclusion reads back before writing, since its writes may already have happened.
+
+Step results carry no secrets: DBOS stores them in its tables.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from servicetrade_spectrum.domain import (
     ConnectionRules,
     Failure,
     FailureKind,
+    JobFacts,
     SpectrumRow,
     WorkOrderDraft,
     build_work_order,
@@ -122,6 +129,32 @@ def _spectrum_failure(outcome: Outcome, connection: ConnectionConfig) -> Failure
         "reachable from the internet on its port, then send again.")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What step 1 found; everything the next steps need (and no secret)."""
+
+    attempt_id: int
+    job_id: int
+    job_number: str
+    connection_id: int
+    connection_name: str
+    facts: JobFacts | None = None
+    draft: WorkOrderDraft | None = None
+    failure: Failure | None = None
+    """A problem found before Spectrum is called."""
+    can_comment: bool = True
+    """False when ServiceTrade itself failed: no comment can be posted."""
+    job_external_ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Called:
+    """What step 2 got from Spectrum."""
+
+    failure: Failure | None
+    information: str = ""
+
+
 class SendService:
     def __init__(self, store: Store, clients: ClientPool, *,
                  lock_wait: float = 300.0, poll_interval: float = 0.1) -> None:
@@ -131,15 +164,15 @@ class SendService:
         self._poll = poll_interval
         self._holder_prefix = f"{socket.gethostname()}:{os.getpid()}"
 
-    # -- send ------------------------------------------------------------------------------
+    # -- a whole send, directly --------------------------------------------------------------
     def send(self, job_id: int, connection_name: str, *, trigger: str = "cli",
              triggered_by: str = "") -> SendResult:
-        connection = self.store.connection(connection_name)
-        if connection.paused:
-            raise ConnectionPaused(
-                f"Connection '{connection.name}' is paused ({connection.pause_reason}); "
-                f"nothing was sent. Resume it with 'st-spectrum connection resume "
-                f"{connection.name}' once the cause is fixed.")
+        """Run the three steps in this process, under the (connection, job) send lock.
+
+        A second send of the same job waits for the first, then reports its outcome: never
+        two WorkOrderHeader calls at once, never two comments.
+        """
+        connection = self.active_connection(connection_name)
         before = self.store.last_attempt(connection.id, job_id)
         holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:8]}"
         waited = self._lock(connection, job_id, holder)
@@ -152,9 +185,22 @@ class SendService:
                         and (before is None or before.status == "running"
                              or latest.id > before.id)):
                     return SendResult.from_attempt(latest, joined=True)
-            return self._send_locked(connection, job_id, trigger, triggered_by)
+            prepared = self.prepare(job_id, connection_name, trigger=trigger,
+                                    triggered_by=triggered_by)
+            called = self.call_spectrum(prepared) if prepared.failure is None else None
+            return self.conclude(prepared, called)
         finally:
             self.store.unlock_send(connection.id, job_id, holder)
+
+    def active_connection(self, connection_name: str) -> ConnectionConfig:
+        """The connection, unless it is paused (then :class:`ConnectionPaused`)."""
+        connection = self.store.connection(connection_name)
+        if connection.paused:
+            raise ConnectionPaused(
+                f"Connection '{connection.name}' is paused ({connection.pause_reason}); "
+                f"nothing was sent. Resume it with 'st-spectrum connection resume "
+                f"{connection.name}' once the cause is fixed.")
+        return connection
 
     def _lock(self, connection: ConnectionConfig, job_id: int, holder: str) -> bool:
         """Take the lock; return whether we had to wait for another send."""
@@ -177,104 +223,140 @@ class SendService:
                               "(the ID in the job's address, not the job number).") from exc
         return client.read_job_context(job)
 
-    def _send_locked(self, connection: ConnectionConfig, job_id: int, trigger: str,
-                     triggered_by: str) -> SendResult:
+    # -- step 1 ----------------------------------------------------------------------------
+    def prepare(self, job_id: int, connection_name: str, *, trigger: str, triggered_by: str,
+                run_id: str | None = None) -> Prepared:
+        connection = self.active_connection(connection_name)
         st = self.clients.servicetrade(self.store.account_by_id(connection.account_id))
         try:
             context = self._read(st, job_id)
         except (ServiceTradeUnavailable, ServiceTradeAuthenticationFailed) as exc:
             attempt_id = self.store.start_attempt(connection, job_id, job_number="",
-                                                  trigger=trigger, triggered_by=triggered_by)
-            failure = _servicetrade_failure(exc, f"reading job {job_id}")
-            return self._finish_failed(attempt_id, connection, job_id, failure, post=False)
-
+                                                  trigger=trigger, triggered_by=triggered_by,
+                                                  run_id=run_id)
+            return Prepared(attempt_id, job_id, "", connection.id, connection.name,
+                            failure=_servicetrade_failure(exc, f"reading job {job_id}"),
+                            can_comment=False)
         job = context.job
         attempt_id = self.store.start_attempt(connection, job_id, job_number=str(job.number),
-                                              trigger=trigger, triggered_by=triggered_by)
+                                              trigger=trigger, triggered_by=triggered_by,
+                                              run_id=run_id)
         facts = job_facts(context, connection.system)
-        rules = _rules(connection)
         last_sent = self.store.last_attempt(connection.id, job_id, status="sent")
-        built = build_work_order(facts, rules, last_sent.source_fields if last_sent else None)
+        built = build_work_order(facts, _rules(connection),
+                                 last_sent.source_fields if last_sent else None)
+        prepared = Prepared(attempt_id, job_id, facts.job_number, connection.id,
+                            connection.name, facts=facts,
+                            job_external_ids=dict(job.external_ids))
         if isinstance(built, Failure):
-            return self._finish_failed(attempt_id, connection, job_id, built, st=st,
-                                       job_number=facts.job_number)
-        draft = built
-        self.store.update_attempt(attempt_id, fields=draft.fields,
-                                  source_fields=draft.source_fields,
-                                  warnings=list(draft.warnings))
+            return dataclasses.replace(prepared, failure=built)
+        self.store.update_attempt(attempt_id, fields=built.fields,
+                                  source_fields=built.source_fields,
+                                  warnings=list(built.warnings), stage="prepared")
+        return dataclasses.replace(prepared, draft=built)
+
+    # -- step 2 ----------------------------------------------------------------------------
+    def call_spectrum(self, prepared: Prepared) -> Called:
+        assert prepared.draft is not None
+        assert prepared.facts is not None
+        draft = prepared.draft
+        connection = self.store.connection(prepared.connection_name)
         spectrum = self.clients.spectrum(connection)
         try:
             outcome = spectrum.work_order_header(draft.fields)
         except InvalidRequest as exc:  # the domain checks lengths first; this is a backstop
-            failure = Failure(FailureKind.VALUE_TOO_LONG, str(exc),
-                              "Shorten the value named above, then send again.")
-            return self._finish_failed(attempt_id, connection, job_id, failure, st=st,
-                                       job_number=facts.job_number)
+            return Called(Failure(FailureKind.VALUE_TOO_LONG, str(exc),
+                                  "Shorten the value named above, then send again."))
         exchange = outcome.exchange
         self.store.update_attempt(
-            attempt_id, request_body=exchange.request_body, response_body=exchange.response_body,
-            http_status=exchange.http_status, tries=exchange.attempts)
+            prepared.attempt_id, request_body=exchange.request_body,
+            response_body=exchange.response_body, http_status=exchange.http_status,
+            tries=exchange.attempts, stage="called")
+        if isinstance(outcome, Succeeded):
+            return Called(None, outcome.information)
+        if isinstance(outcome, Rejected):
+            rows = tuple(SpectrumRow(r.code, r.message, r.column) for r in outcome.rows)
+            return Called(explain_rejection(rows, draft, prepared.facts, _rules(connection)))
+        return Called(_spectrum_failure(outcome, connection))
 
-        if not isinstance(outcome, Succeeded):
-            failure = (explain_rejection(tuple(SpectrumRow(r.code, r.message, r.column)
-                                               for r in outcome.rows), draft, facts, rules)
-                       if isinstance(outcome, Rejected)
-                       else _spectrum_failure(outcome, connection))
-            return self._finish_failed(attempt_id, connection, job_id, failure, st=st,
-                                       draft=draft, job_number=facts.job_number)
-
+    # -- step 3 ----------------------------------------------------------------------------
+    def conclude(self, prepared: Prepared, called: Called | None) -> SendResult:
+        attempt = self.store.attempt(prepared.attempt_id)
+        if attempt.status != "running":  # a resumed workflow whose record was finished
+            return SendResult.from_attempt(attempt)
+        resumed = attempt.stage == "concluding"
+        self.store.update_attempt(prepared.attempt_id, stage="concluding")
+        connection = self.store.connection(prepared.connection_name)
+        failure = prepared.failure or (called.failure if called else None)
+        if failure is not None:
+            return self._finish_failed(prepared, connection, failure, resumed=resumed)
+        assert prepared.draft is not None
+        assert called is not None
+        draft = prepared.draft
+        st = self.clients.servicetrade(self.store.account_by_id(connection.account_id))
         warnings = list(draft.warnings)
         written = False
         try:
-            st.set_job_external_id(job.id, connection.system, draft.number,
-                                   known=job.external_ids)
+            st.set_job_external_id(prepared.job_id, connection.system, draft.number,
+                                   known=None if resumed else prepared.job_external_ids)
             written = True
         except ServiceTradeError as exc:
             warnings.append(f"Work order {draft.number} was created in Spectrum, but writing it "
                             f"to the job's '{connection.system}' external ID failed: {exc}. "
                             "Send the job again to write it.")
-        self.store.update_attempt(attempt_id, status="sent", work_order_number=draft.number,
-                                  warnings=warnings, external_id_written=written,
-                                  spectrum_message=outcome.information)
-        _log.info("send.sent", job_id=job_id, connection=connection.name,
-                  work_order=draft.number, tries=exchange.attempts)
-        return SendResult(job_id=job_id, connection=connection.name, status="sent",
+        self.store.update_attempt(prepared.attempt_id, status="sent",
+                                  work_order_number=draft.number, warnings=warnings,
+                                  external_id_written=written,
+                                  spectrum_message=called.information)
+        _log.info("send.sent", job_id=prepared.job_id, connection=connection.name,
+                  work_order=draft.number)
+        return SendResult(job_id=prepared.job_id, connection=connection.name, status="sent",
                           work_order_number=draft.number, fields=draft.fields,
-                          warnings=warnings, attempt_id=attempt_id,
-                          spectrum_message=outcome.information, job_number=str(job.number))
+                          warnings=warnings, attempt_id=prepared.attempt_id,
+                          spectrum_message=called.information,
+                          job_number=prepared.job_number)
 
-    def _finish_failed(self, attempt_id: int, connection: ConnectionConfig, job_id: int,
-                       failure: Failure, *, st: ServiceTradeClient | None = None,
-                       draft: WorkOrderDraft | None = None, post: bool = True,
-                       job_number: str = "") -> SendResult:
+    def _finish_failed(self, prepared: Prepared, connection: ConnectionConfig,
+                       failure: Failure, *, resumed: bool) -> SendResult:
         comment = failure.as_comment(connection.name)
         posted = False
-        can_post = post and st is not None and failure.kind not in (
-            FailureKind.SERVICETRADE_UNAVAILABLE,)
-        if can_post and st is not None and not self._same_comment_as_before(
-                connection, job_id, attempt_id, comment):
-            try:
-                st.add_job_comment(job_id, comment)
-                posted = True
-            except ServiceTradeError as exc:
-                _log.warning("send.comment_failed", job_id=job_id, error=str(exc))
+        if prepared.can_comment and failure.kind is not FailureKind.SERVICETRADE_UNAVAILABLE:
+            posted = self._comment(prepared, connection, comment, resumed=resumed)
         spectrum_message = "; ".join(r.message for r in failure.spectrum_rows if r.message)
         self.store.update_attempt(
-            attempt_id, status="failed", failure_kind=failure.kind.value,
+            prepared.attempt_id, status="failed", failure_kind=failure.kind.value,
             failure_message=failure.message, failure_fix=failure.fix,
             spectrum_message=spectrum_message,
             spectrum_rows=[{"code": r.code, "message": r.message, "column": r.column}
                            for r in failure.spectrum_rows],
             comment_posted=posted, comment_text=comment)
-        _log.info("send.failed", job_id=job_id, connection=connection.name,
+        _log.info("send.failed", job_id=prepared.job_id, connection=connection.name,
                   kind=failure.kind.value)
         if failure.kind is FailureKind.NOT_AUTHORIZED:
             self._pause_if_never_authorized(connection)
-        return SendResult(job_id=job_id, connection=connection.name, status="failed",
+        draft = prepared.draft
+        return SendResult(job_id=prepared.job_id, connection=connection.name, status="failed",
                           work_order_number=None, fields=draft.fields if draft else {},
                           warnings=list(draft.warnings) if draft else [], failure=failure,
-                          attempt_id=attempt_id, spectrum_message=spectrum_message,
-                          job_number=job_number)
+                          attempt_id=prepared.attempt_id, spectrum_message=spectrum_message,
+                          job_number=prepared.job_number)
+
+    def _comment(self, prepared: Prepared, connection: ConnectionConfig, comment: str,
+                 *, resumed: bool) -> bool:
+        """Post the failure's comment once; return whether this attempt's comment is on the
+        job."""
+        if self._same_comment_as_before(connection, prepared.job_id, prepared.attempt_id,
+                                        comment):
+            return False
+        st = self.clients.servicetrade(self.store.account_by_id(connection.account_id))
+        try:
+            if resumed and any(c.content == comment for c in st.job_comments(prepared.job_id)):
+                return True  # posted before the crash
+            st.add_job_comment(prepared.job_id, comment)
+        except ServiceTradeError as exc:
+            _log.warning("send.comment_failed", job_id=prepared.job_id, error=str(exc))
+            return False
+        return True
 
     def _pause_if_never_authorized(self, connection: ConnectionConfig) -> None:
         kinds = self.store.recent_failure_kinds(connection.id, PAUSE_AFTER)

@@ -1,4 +1,5 @@
-"""automation: rules, webhook messages, sweep watermark
+"""automation and durable sends: rules, webhook messages, sweep watermark, executors,
+attempt run IDs and stages
 
 Revision ID: 0003_automation
 Revises: 0002_sends
@@ -43,6 +44,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('executors',
+    sa.Column('executor_id', sa.String(length=100), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('host', sa.String(length=200), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('heartbeat_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('executor_id')
+    )
+    with op.batch_alter_table('sync_attempts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('run_id', sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column('stage', sa.String(length=20), nullable=False,
+                                      server_default=''))
+        batch_op.create_unique_constraint('uq_sync_attempts_run_id', ['run_id'])
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('webhook_secret_digest', sa.String(length=64),
                                       nullable=False, server_default=''))
@@ -57,6 +71,11 @@ def downgrade() -> None:
         batch_op.drop_column('webhook_id')
         batch_op.drop_column('webhook_secret_digest')
 
+    with op.batch_alter_table('sync_attempts', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_sync_attempts_run_id', type_='unique')
+        batch_op.drop_column('stage')
+        batch_op.drop_column('run_id')
+    op.drop_table('executors')
     op.drop_table('rules')
     with op.batch_alter_table('webhook_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_messages_unprocessed')
