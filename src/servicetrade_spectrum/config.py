@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     servicetrade_timeout: float = Field(default=30.0, gt=0)
     """Seconds to wait for one ServiceTrade answer."""
 
+    queue_polling_interval: float = Field(default=0.05, gt=0, le=5)
+    """Seconds between looks at the send queue (a queued send starts within about this)."""
+
+    dbos_schema: str = Field(default="dbos", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """PostgreSQL schema of the durable-queue tables (SQLite keeps them in the same file)."""
+
+    executor_timeout: float = Field(default=5.0, gt=0)
+    """Seconds without a heartbeat after which a process's unfinished sends are taken over."""
+
+    sweep_minutes: float = Field(default=10.0, gt=0)
+    """Minutes between polling sweeps that catch job changes a lost webhook missed."""
+
     log_level: str | None = None
     """Unset: WARNING for commands, INFO for the server and workers."""
     log_format: str = Field(default="console", pattern="^(console|json)$")

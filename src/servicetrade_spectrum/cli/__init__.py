@@ -8,6 +8,7 @@ from servicetrade_spectrum import __version__
 from servicetrade_spectrum.cli import account, connection, emulate, rule, webhook
 from servicetrade_spectrum.cli.demo_command import demo
 from servicetrade_spectrum.cli.send import history, send
+from servicetrade_spectrum.cli.serve import serve, worker
 
 __all__ = ["app", "main"]
 
@@ -22,6 +23,8 @@ app.add_typer(account.app, name="account")
 app.add_typer(connection.app, name="connection")
 app.command()(send)
 app.command()(history)
+app.command()(serve)
+app.command()(worker)
 app.command()(demo)
 app.add_typer(rule.app, name="rule")
 app.add_typer(webhook.app, name="webhook")

@@ -19,6 +19,7 @@ from rich.console import Console
 if TYPE_CHECKING:  # imported when a command runs, so that --help and usage errors are fast
     from servicetrade_spectrum.config import Settings
     from servicetrade_spectrum.store import Store
+    from servicetrade_spectrum.sync import SendResult
 
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "AppContext", "app_context", "fail", "read_secret"]
 
@@ -54,6 +55,27 @@ class AppContext:
         self.store = store
         self.clients = ClientPool(settings)
         self.sender = SendService(store, self.clients)
+
+    def send_durably(self, job_id: int, connection_name: str, *, trigger: str,
+                     triggered_by: str) -> SendResult:
+        """Queue the send and wait for its result. With a ``serve`` or ``worker`` alive on
+        this database it does the send; otherwise this process runs the queue meanwhile."""
+        from servicetrade_spectrum.sync import SendRequest
+        from servicetrade_spectrum.workflows import DurableRuntime, SendQueue, server_running
+
+        connection = self.sender.active_connection(connection_name)
+        request = SendRequest(job_id, connection.name, trigger, triggered_by)
+        runtime = None
+        if not server_running(self.store, self.settings):
+            runtime = DurableRuntime(self.settings, self.store, self.sender,
+                                     role="embedded").start()
+        queue = SendQueue(self.settings)
+        try:
+            return queue.result(queue.enqueue(request, connection.id))
+        finally:
+            queue.close()
+            if runtime is not None:
+                runtime.stop()
 
     def close(self) -> None:
         self.clients.close()

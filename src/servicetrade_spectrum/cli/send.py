@@ -58,8 +58,8 @@ def send(
     with app_context() as ctx:
         try:
             result = (ctx.sender.preview(job_id, connection) if preview
-                      else ctx.sender.send(job_id, connection, trigger="cli",
-                                           triggered_by=_os_user()))
+                      else ctx.send_durably(job_id, connection, trigger="cli",
+                                            triggered_by=_os_user()))
         except TimeoutError as exc:
             fail(str(exc), EXIT_FAILED)
     if json_output:

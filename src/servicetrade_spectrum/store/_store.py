@@ -23,6 +23,7 @@ from servicetrade_spectrum.store._migrations import upgrade_to_head
 from servicetrade_spectrum.store._models import (
     Account,
     Connection,
+    Executor,
     SendLock,
     SyncAttempt,
     WebhookMessage,
@@ -384,6 +385,28 @@ class Store:
             account = session.get(Account, account_id)
             if account is not None:
                 account.swept_until = watermark
+
+    # -- executors (durable-send processes) ---------------------------------------------------
+    def heartbeat(self, executor_id: str, *, role: str, host: str, pid: int,
+                  at: float) -> None:
+        with self.session() as session:
+            row = session.get(Executor, executor_id)
+            if row is None:
+                session.add(Executor(executor_id=executor_id, role=role, host=host, pid=pid,
+                                     heartbeat_at=at))
+            else:
+                row.heartbeat_at = at
+
+    def live_executors(self, fresh_since: float) -> dict[str, str]:
+        """Executor ID -> role of every process whose heartbeat is newer than the time."""
+        with self.session() as session:
+            rows = session.execute(select(Executor.executor_id, Executor.role)
+                                   .where(Executor.heartbeat_at > fresh_since))
+            return {row.executor_id: row.role for row in rows}
+
+    def forget_executor(self, executor_id: str) -> None:
+        with self.session() as session:
+            session.execute(delete(Executor).where(Executor.executor_id == executor_id))
 
     # -- send locks ------------------------------------------------------------------------
     def try_lock_send(self, connection_id: int, job_id: int, holder: str,

@@ -1,0 +1,12 @@
+"""Durable sends: DBOS workflows, the per-connection send queue, and process roles."""
+
+from servicetrade_spectrum.workflows._runtime import (
+    APP_VERSION,
+    QUEUE,
+    DurableRuntime,
+    SendQueue,
+    server_running,
+)
+from servicetrade_spectrum.workflows._send_workflow import send_job
+
+__all__ = ["APP_VERSION", "QUEUE", "DurableRuntime", "SendQueue", "send_job", "server_running"]

@@ -1,0 +1,179 @@
+"""DBOS for this process: start it in a role, keep it alive, take over dead processes' work.
+
+Roles: ``serve`` (web app and workers), ``worker`` (workers only), ``embedded`` (a command
+doing its own sends because no server or worker is running). Every role runs the send queue
+and heartbeats into the ``executors`` table.
+
+DBOS recovers a process's unfinished workflows only when a process with the same executor ID
+starts again; without DBOS Conductor nothing notices a process that never comes back. So
+every running process also reaps: the pending sends of executors whose heartbeat is older
+than ``executor_timeout`` are recovered here (a resumed step is safe to repeat).
+
+The queue: one partition per connection, at most ``spectrum_concurrency`` sends in flight per
+partition across all processes; a send of a job already queued or running for the same
+connection is not queued again (its handle is returned instead).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions
+
+from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.logs import get_logger
+from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.sync import SendRequest, SendResult, SendService
+from servicetrade_spectrum.workflows import _send_workflow
+from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
+
+__all__ = ["APP_NAME", "APP_VERSION", "QUEUE", "DurableRuntime", "SendQueue", "server_running"]
+
+_log = get_logger(__name__)
+
+APP_NAME = "st-spectrum"
+APP_VERSION = "sends-1"
+"""Fixed, not DBOS's default hash of the code: recovery and the queue only pick up work of
+the same version. Change it only when a workflow's steps change incompatibly."""
+QUEUE = "sends"
+HEARTBEAT_SECONDS = 1.0
+REAP_SECONDS = 2.0
+SERVER_ROLES = ("serve", "worker")
+
+
+def _system_database_url(settings: Settings) -> str:
+    return settings.effective_database_url
+
+
+def _schema(settings: Settings) -> str | None:
+    url = settings.effective_database_url
+    return None if url.startswith("sqlite") else settings.dbos_schema
+
+
+def server_running(store: Store, settings: Settings) -> bool:
+    """Is a ``serve`` or ``worker`` process alive on this database (fresh heartbeat)?"""
+    live = store.live_executors(time.time() - settings.executor_timeout)
+    return any(role in SERVER_ROLES for role in live.values())
+
+
+class SendQueue:
+    """Enqueue sends and wait for them, from any process (no DBOS launch needed)."""
+
+    def __init__(self, settings: Settings) -> None:
+        kwargs: dict[str, Any] = {"system_database_url": _system_database_url(settings),
+                                  "application_name": APP_NAME}
+        schema = _schema(settings)
+        if schema:
+            kwargs["dbos_system_schema"] = schema
+        self._client = DBOSClient(**kwargs)
+        self._poll = settings.queue_polling_interval
+
+    def enqueue(self, request: SendRequest, connection_id: int, *,
+                workflow_id: str | None = None) -> Any:
+        options: EnqueueOptions = {
+            "queue_name": QUEUE, "workflow_name": WORKFLOW_NAME, "app_version": APP_VERSION,
+            "queue_partition_key": str(connection_id),
+            "deduplication_id": f"{connection_id}:{request.job_id}",
+            "duplication_policy": "return-existing",
+        }
+        if workflow_id is not None:
+            options["workflow_id"] = workflow_id
+        return self._client.enqueue(options, request.job_id, request.connection,
+                                    request.trigger, request.triggered_by)
+
+    def result(self, handle: Any) -> SendResult:
+        result = handle.get_result(polling_interval_sec=self._poll)
+        assert isinstance(result, SendResult)
+        return result
+
+    def close(self) -> None:
+        self._client.destroy()
+
+
+class DurableRuntime:
+    """DBOS launched in this process, running the send queue."""
+
+    def __init__(self, settings: Settings, store: Store, sender: SendService, *,
+                 role: str) -> None:
+        self.settings = settings
+        self.store = store
+        self.sender = sender
+        self.role = role
+        self.executor_id = f"{role}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _config(self) -> DBOSConfig:
+        config: DBOSConfig = {
+            "name": APP_NAME, "system_database_url": _system_database_url(self.settings),
+            "application_version": APP_VERSION, "executor_id": self.executor_id,
+            # DBOS logs a traceback for every step that raises, expected ones included (an
+            # unknown job ID); our own logs report what matters.
+            "log_level": "CRITICAL" if self.role == "embedded" else "ERROR",
+            "notification_listener_polling_interval_sec": 0.05,
+        }
+        schema = _schema(self.settings)
+        if schema:
+            config["dbos_system_schema"] = schema
+        return config
+
+    def start(self) -> DurableRuntime:
+        assert _send_workflow.send_job is not None  # registered at import, before launch
+        use_services(self.sender)
+        self._heartbeat()
+        DBOS(config=self._config())
+        DBOS.launch()
+        DBOS.register_queue(QUEUE, partition_concurrency=self.settings.spectrum_concurrency,
+                            polling_interval_sec=self.settings.queue_polling_interval,
+                            on_conflict="always_update")
+        self.reap()
+        self._thread = threading.Thread(target=self._keep_alive, name="st-spectrum-heartbeat",
+                                        daemon=True)
+        self._thread.start()
+        _log.info("runtime.started", role=self.role, executor=self.executor_id)
+        return self
+
+    def _heartbeat(self) -> None:
+        self.store.heartbeat(self.executor_id, role=self.role, host=socket.gethostname(),
+                             pid=os.getpid(), at=time.time())
+
+    def _keep_alive(self) -> None:
+        last_reap = time.monotonic()
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self._heartbeat()
+                if time.monotonic() - last_reap >= REAP_SECONDS:
+                    last_reap = time.monotonic()
+                    self.reap()
+            except Exception as exc:  # a database blip must not kill the heartbeat
+                _log.warning("runtime.heartbeat_failed", error=str(exc))
+
+    def reap(self) -> int:
+        """Recover the pending sends of processes whose heartbeat stopped."""
+        live = set(self.store.live_executors(time.time() - self.settings.executor_timeout))
+        live.add(self.executor_id)
+        pending = DBOS.list_workflows(status="PENDING", name=WORKFLOW_NAME)
+        dead = sorted({w.executor_id for w in pending if w.executor_id} - live)
+        if not dead:
+            return 0
+        handles = DBOS._recover_pending_workflows(dead)
+        _log.warning("runtime.recovered", executors=dead, sends=len(handles))
+        return len(handles)
+
+    def stop(self, *, drain_seconds: int = 10) -> None:
+        """Stop: let running sends finish for up to ``drain_seconds``, then leave the rest to
+        be recovered by another process."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        running_here = DBOS.list_workflows(status="PENDING", executor_id=self.executor_id,
+                                           load_input=False, load_output=False)
+        DBOS.destroy(workflow_completion_timeout_sec=drain_seconds if running_here else 0)
+        use_services(None)
+        self.store.forget_executor(self.executor_id)
+        _log.info("runtime.stopped", role=self.role, executor=self.executor_id)
