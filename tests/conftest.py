@@ -47,7 +47,27 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_dbos" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def dbos_schema(database_url: str) -> str:
+    """The durable queue's schema on PostgreSQL: one per session, beside its app schema."""
+    options = make_url(database_url).query.get("options", "")
+    schema = str(options).rpartition("search_path=")[2]
+    return f"{schema}_dbos" if schema else "dbos"
+
+
+@pytest.fixture
+def st_env(settings: Settings, database_url: str, dbos_schema: str) -> dict[str, str]:
+    """Environment for an ``st-spectrum`` subprocess that shares the test's home and
+    database (secrets and the rest added by each test)."""
+    return {**os.environ, "ST_SPECTRUM_HOME": str(settings.home),
+            "ST_SPECTRUM_DATABASE_URL": database_url, "ST_SPECTRUM_DBOS_SCHEMA": dbos_schema,
+            "ST_SPECTRUM_RETRY_BASE_DELAY": "0.01", "ST_SPECTRUM_RETRY_MAX_DELAY": "0.05",
+            "ST_SPECTRUM_SPECTRUM_TIMEOUT": "3", "ST_SPECTRUM_SERVICETRADE_TIMEOUT": "3",
+            "ST_SPECTRUM_EXECUTOR_TIMEOUT": "2"}
 
 
 @pytest.fixture
@@ -88,11 +108,12 @@ def servicetrade_url(servicetrade_emulator: ServiceTradeEmulator) -> Iterator[st
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, dbos_schema: str) -> Settings:
     """Fast retries and short timeouts; the suite's database; a home of the test's own."""
     return Settings(home=tmp_path / "home", database_url=database_url, secret_keys=None,
                     retry_attempts=3, retry_base_delay=0.01, retry_max_delay=0.05,
-                    spectrum_timeout=3.0, servicetrade_timeout=3.0)
+                    spectrum_timeout=3.0, servicetrade_timeout=3.0, dbos_schema=dbos_schema,
+                    executor_timeout=2.0)
 
 
 @pytest.fixture
@@ -127,3 +148,37 @@ def sender(configured: Store, settings: Settings) -> Iterator[SendService]:
 @pytest.fixture
 def jobs() -> seed.NotableJobs:
     return seed.notable_jobs()
+
+
+@pytest.fixture
+def isolated_database(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A database of this test's own, with its own durable-queue tables: (URL, DBOS schema).
+
+    For tests that run DBOS: its workflow tables outlive the ``store`` fixture's clean-up,
+    and a send left pending by one test must never be recovered into another.
+    """
+    configured = os.environ.get("ST_SPECTRUM_DATABASE_URL")
+    if not configured or make_url(configured).get_backend_name() != "postgresql":
+        yield f"sqlite:///{tmp_path / 'isolated.db'}", "dbos"
+        return
+    schema = f"iso_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(configured, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield (make_url(configured).update_query_dict(
+            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False),
+            f"{schema}_dbos")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_dbos" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def durable_settings(settings: Settings, isolated_database: tuple[str, str]) -> Settings:
+    """``settings`` on an isolated database (see ``isolated_database``)."""
+    url, schema = isolated_database
+    # A new object, not model_copy: effective_database_url is cached on the instance.
+    return Settings(**{**settings.model_dump(), "database_url": url, "dbos_schema": schema})
