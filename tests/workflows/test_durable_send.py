@@ -1,0 +1,148 @@
+"""Durable sends in one process: the queue, deduplication, paused connections, resumed steps.
+
+Real HTTP to both emulators, a real database of the test's own (DBOS tables included).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.emulators import seed
+from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
+from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
+from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
+from servicetrade_spectrum.workflows import DurableRuntime, SendQueue, server_running
+
+CONNECTION = "Main"
+
+
+@pytest.fixture
+def durable_store(durable_settings: Settings, servicetrade_url: str,
+                  spectrum_url: str) -> Iterator[Store]:
+    store = Store.open(durable_settings)
+    store.add_account("Northwind", servicetrade_url, auth_kind="session",
+                      secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
+    store.add_connection(NewConnection(
+        name=CONNECTION, account="Northwind", ws_url=spectrum_url, company_code="1",
+        authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="T", work_order_type="SVC"))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sender(durable_store: Store, durable_settings: Settings) -> Iterator[SendService]:
+    clients = ClientPool(durable_settings)
+    yield SendService(durable_store, clients)
+    clients.close()
+
+
+@pytest.fixture
+def runtime(durable_settings: Settings, durable_store: Store,
+            sender: SendService) -> Iterator[DurableRuntime]:
+    running = DurableRuntime(durable_settings, durable_store, sender, role="worker").start()
+    yield running
+    running.stop(drain_seconds=2)
+
+
+@pytest.fixture
+def queue(durable_settings: Settings) -> Iterator[SendQueue]:
+    opened = SendQueue(durable_settings)
+    yield opened
+    opened.close()
+
+
+def request(job_id: int) -> SendRequest:
+    return SendRequest(job_id, CONNECTION, "test", "pytest")
+
+
+def test_a_queued_send_runs_and_reports_its_result(
+        runtime: DurableRuntime, queue: SendQueue, durable_store: Store,
+        jobs: seed.NotableJobs, servicetrade_emulator: ServiceTradeEmulator) -> None:
+    connection_id = durable_store.connection(CONNECTION).id
+    result = queue.result(queue.enqueue(request(jobs.ready), connection_id))
+    assert result.status == "sent"
+    assert result.work_order_number == "T10002"
+    assert servicetrade_emulator.external_ids("job", jobs.ready)["spectrum"] == "T10002"
+    (attempt,) = durable_store.history(job_id=jobs.ready)
+    assert attempt.status == "sent"
+    assert attempt.trigger == "test"
+    failed = queue.result(queue.enqueue(request(jobs.customer_not_mapped), connection_id))
+    assert failed.failure is not None
+    assert failed.failure.kind.value == "customer_not_mapped"
+
+
+def test_a_job_already_queued_is_not_queued_again(
+        runtime: DurableRuntime, queue: SendQueue, durable_store: Store,
+        jobs: seed.NotableJobs, spectrum_emulator: SpectrumEmulator) -> None:
+    spectrum_emulator.settings.latency_ms = 300
+    connection_id = durable_store.connection(CONNECTION).id
+    first = queue.enqueue(request(jobs.ready), connection_id)
+    second = queue.enqueue(request(jobs.ready), connection_id)
+    assert first.get_workflow_id() == second.get_workflow_id()
+    assert queue.result(first).status == queue.result(second).status == "sent"
+    assert len(spectrum_emulator.requests) == 1
+    assert len(durable_store.history(job_id=jobs.ready)) == 1
+
+
+def test_sends_on_a_paused_connection_wait_until_it_is_resumed(
+        runtime: DurableRuntime, queue: SendQueue, durable_store: Store,
+        jobs: seed.NotableJobs, spectrum_emulator: SpectrumEmulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from servicetrade_spectrum.workflows import _send_workflow
+
+    monkeypatch.setattr(_send_workflow, "PAUSED_RECHECK_SECONDS", 0.2)
+    durable_store.update_connection(CONNECTION, paused=True, pause_reason="test")
+    handle = queue.enqueue(request(jobs.ready), durable_store.connection(CONNECTION).id)
+    time.sleep(1.0)
+    assert spectrum_emulator.requests == []
+    assert durable_store.history() == []
+    durable_store.update_connection(CONNECTION, paused=False, pause_reason="")
+    assert queue.result(handle).status == "sent"
+
+
+def test_server_running_sees_live_workers_only(
+        runtime: DurableRuntime, durable_store: Store, durable_settings: Settings) -> None:
+    assert server_running(durable_store, durable_settings)
+    durable_store.heartbeat(runtime.executor_id, role="worker", host="x", pid=1, at=0.0)
+    assert not server_running(durable_store, durable_settings)
+
+
+def test_a_resumed_prepare_finds_its_attempt_and_a_resumed_conclusion_reads_back(
+        sender: SendService, durable_store: Store, jobs: seed.NotableJobs,
+        servicetrade_emulator: ServiceTradeEmulator) -> None:
+    first = sender.prepare(jobs.customer_not_mapped, CONNECTION, trigger="test",
+                           triggered_by="pytest", run_id="run-1")
+    again = sender.prepare(jobs.customer_not_mapped, CONNECTION, trigger="test",
+                           triggered_by="pytest", run_id="run-1")
+    assert first.attempt_id == again.attempt_id
+    # The crash came after the comment was posted but before the attempt was finished:
+    durable_store.update_attempt(first.attempt_id, stage="concluding")
+    assert first.failure is not None
+    comment = first.failure.as_comment(CONNECTION)
+    servicetrade_emulator.account.add_comment(
+        {"entityType": 3, "entityId": jobs.customer_not_mapped, "content": comment}, 41)
+    result = sender.conclude(again, None)
+    assert result.status == "failed"
+    assert [c["content"] for c in servicetrade_emulator.comments(jobs.customer_not_mapped)] \
+        == [comment]
+    (attempt,) = durable_store.history(job_id=jobs.customer_not_mapped)
+    assert attempt.comment_posted
+    assert sender.conclude(again, None).status == "failed"  # a finished record stays finished
+
+
+def test_concurrent_sends_per_connection_stay_within_the_limit(
+        runtime: DurableRuntime, queue: SendQueue, durable_store: Store,
+        spectrum_emulator: SpectrumEmulator, servicetrade_emulator: ServiceTradeEmulator
+        ) -> None:
+    spectrum_emulator.settings.latency_ms = 100
+    connection_id = durable_store.connection(CONNECTION).id
+    job_ids = [job["id"] for job in servicetrade_emulator.dump()["jobs"][:12]]
+    handles = [queue.enqueue(request(job_id), connection_id) for job_id in job_ids]
+    results = [queue.result(handle) for handle in handles]
+    assert len(results) == 12
+    assert spectrum_emulator.max_in_flight == 3  # the limit is used, and never exceeded
