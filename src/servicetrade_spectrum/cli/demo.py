@@ -19,13 +19,23 @@ from rich.table import Table
 
 from servicetrade_spectrum.cli._context import stdout
 from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.domain.rules import Trigger
 from servicetrade_spectrum.emulators import seed
 from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
 from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
 from servicetrade_spectrum.logs import configure_logging
 from servicetrade_spectrum.serving import BackgroundServer
 from servicetrade_spectrum.store import NewConnection, Store
-from servicetrade_spectrum.sync import ClientPool, SendResult, SendService
+from servicetrade_spectrum.sync import (
+    ClientPool,
+    SendRequest,
+    SendResult,
+    SendService,
+    register_webhook,
+)
+from servicetrade_spectrum.web import create_app
+from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
+from servicetrade_spectrum.workflows._automation_loop import AutomationLoop
 
 __all__ = ["run_demo"]
 
@@ -58,13 +68,15 @@ def _describe(result: SendResult) -> str:
     return f"work order {result.work_order_number}{warned}"
 
 
-def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int) -> None:
+def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int,
+             web_port: int = 8400) -> None:
     """Run the product against both emulators, with seed data, in a demo home."""
     settings = _demo_settings(Settings())
     configure_logging("WARNING", "console")
     spectrum_emulator = SpectrumEmulator.from_seed()
     servicetrade_emulator = ServiceTradeEmulator.from_seed()
     with contextlib.ExitStack() as stack:
+        stack.callback(servicetrade_emulator.close)
         spectrum = stack.enter_context(BackgroundServer(spectrum_emulator.app,
                                                         port=_free(spectrum_port)))
         servicetrade = stack.enter_context(BackgroundServer(servicetrade_emulator.app,
@@ -74,11 +86,25 @@ def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int) -> No
         clients = ClientPool(settings)
         stack.callback(clients.close)
         _configure(store, f"{servicetrade.url}/api", f"{spectrum.url}/ws")
-        results = _send_examples(SendService(store, clients))
+        # The product as `st-spectrum serve` runs it: send workers, automation, web app.
+        runtime = DurableRuntime(settings, store, SendService(store, clients),
+                                 role="serve").start()
+        stack.callback(runtime.stop, drain_seconds=2)
+        queue = SendQueue(settings)
+        stack.callback(queue.close)
+        automation = AutomationLoop(settings, store, clients, queue).start()
+        stack.callback(automation.stop)
+        web = stack.enter_context(BackgroundServer(create_app(store, wake=automation.wake),
+                                                   port=_free(web_port)))
+        connection_id = store.connection(CONNECTION).id
+        results = _send_examples(queue, connection_id)
         _report(results, servicetrade_emulator, settings.home, spectrum.url, servicetrade.url)
+        _automatic_send(store, clients, servicetrade_emulator, web.url)
         if no_wait:
             return
-        stdout.print("\nThe emulators stay up until Ctrl-C.", markup=False)
+        stdout.print(f"\nst-spectrum is serving at {web.url} (webhooks at "
+                     "/hooks/servicetrade/<secret>) with its send workers; the emulators stay "
+                     "up until Ctrl-C.", markup=False)
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
@@ -92,7 +118,7 @@ def _configure(store: Store, servicetrade_api: str, ws_url: str) -> None:
         authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="T", work_order_type="SVC"))
 
 
-def _send_examples(sender: SendService) -> list[tuple[str, SendResult]]:
+def _send_examples(queue: SendQueue, connection_id: int) -> list[tuple[str, SendResult]]:
     jobs = seed.notable_jobs()
     examples = [
         ("fully mapped job", jobs.ready),
@@ -101,8 +127,32 @@ def _send_examples(sender: SendService) -> list[tuple[str, SendResult]]:
         ("company without a Spectrum customer", jobs.customer_not_mapped),
         ("customer code Spectrum does not know", jobs.unknown_customer_code),
     ]
-    return [(label, sender.send(job_id, CONNECTION, trigger="demo", triggered_by="demo"))
-            for label, job_id in examples]
+    handles = [(label, queue.enqueue(SendRequest(job_id, CONNECTION, "demo", "demo"),
+                                     connection_id)) for label, job_id in examples]
+    return [(label, queue.result(handle)) for label, handle in handles]
+
+
+def _automatic_send(store: Store, clients: ClientPool, servicetrade: ServiceTradeEmulator,
+                    web_url: str) -> None:
+    """A rule, a webhook, and a job reaching "completed" in ServiceTrade: sent by itself."""
+    rule = store.add_rule(CONNECTION, Trigger.ON_STATUS, "completed")
+    register_webhook(store, clients, ACCOUNT, web_url)
+    job_id = seed.notable_jobs().ready  # scheduled; sent above, so this re-send updates it
+    job = servicetrade.update_job(job_id, status="completed")
+    stdout.print(f"\nAutomation: rule {rule.id} will {rule.describe()}. Job {job['number']} "
+                 "was just marked completed in ServiceTrade...", markup=False)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        attempts = [a for a in store.history(job_id=job_id)
+                    if a.trigger == "rule" and a.status != "running"]
+        if attempts:
+            outcome = (f"work order {attempts[0].work_order_number}"
+                       if attempts[0].status == "sent" else attempts[0].failure_kind)
+            stdout.print(f"  ...ServiceTrade's webhook reached st-spectrum and the job was sent "
+                         f"by itself: {outcome}.", markup=False)
+            return
+        time.sleep(0.1)
+    stdout.print("  ...no automatic send within 20 s: see 'st-spectrum history'.", markup=False)
 
 
 def _report(results: list[tuple[str, SendResult]], servicetrade: ServiceTradeEmulator,

@@ -15,8 +15,10 @@ def demo(
     spectrum_port: Annotated[int, typer.Option(help="Port of the Spectrum emulator.")] = 8482,
     servicetrade_port: Annotated[int, typer.Option(
         help="Port of the ServiceTrade emulator.")] = 8480,
+    web_port: Annotated[int, typer.Option(help="Port of st-spectrum's web app.")] = 8400,
 ) -> None:
     """Run the product against both emulators, with seed data, in a demo home."""
     from servicetrade_spectrum.cli.demo import run_demo
 
-    run_demo(no_wait=no_wait, spectrum_port=spectrum_port, servicetrade_port=servicetrade_port)
+    run_demo(no_wait=no_wait, spectrum_port=spectrum_port, servicetrade_port=servicetrade_port,
+             web_port=web_port)
