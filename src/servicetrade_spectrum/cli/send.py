@@ -80,9 +80,13 @@ def history(
     with app_context() as ctx:
         connection_id = ctx.store.connection(connection).id if connection else None
         attempts = ctx.store.history(job_id=job, connection_id=connection_id, limit=limit)
+        paused = [c for c in ctx.store.connections()
+                  if c.paused and (connection is None or c.name == connection)]
     if json_output:
         typer.echo(json.dumps([a.summary() for a in attempts]))
         return
+    for c in paused:
+        stdout.print(f"Connection '{c.name}' is paused: {c.pause_reason}", markup=False)
     table = Table("time (UTC)", "job", "connection", "status", "work order", "failure",
                   "Spectrum said")
     for a in attempts:
