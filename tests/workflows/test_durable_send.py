@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +147,35 @@ def test_concurrent_sends_per_connection_stay_within_the_limit(
     results = [queue.result(handle) for handle in handles]
     assert len(results) == 12
     assert spectrum_emulator.max_in_flight == 3  # the limit is used, and never exceeded
+
+
+def test_no_secret_reaches_the_durable_queue_tables(
+        runtime: DurableRuntime, queue: SendQueue, durable_store: Store,
+        durable_settings: Settings, jobs: seed.NotableJobs,
+        spectrum_emulator: SpectrumEmulator) -> None:
+    spectrum_emulator.settings.enhanced_auth = True
+    durable_store.update_connection(CONNECTION, client_id=seed.DEMO_CLIENT_ID)
+    durable_store.set_connection_secret(CONNECTION, client_secret=seed.DEMO_CLIENT_SECRET)
+    connection_id = durable_store.connection(CONNECTION).id
+    for job_id in (jobs.ready, jobs.unknown_customer_code, jobs.customer_not_mapped):
+        queue.result(queue.enqueue(request(job_id), connection_id))
+    secrets = [seed.DEMO_AUTHORIZATION_ID, seed.DEMO_PASSWORD, seed.DEMO_CLIENT_SECRET]
+    engine = durable_store.engine
+    if engine.dialect.name == "sqlite":
+        database = Path(engine.url.database or "")
+        raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        assert b"send_job" in raw  # the DBOS tables are in this file
+        for secret in secrets:
+            assert secret.encode() not in raw
+    else:
+        schema = durable_settings.dbos_schema
+        with engine.connect() as connection:
+            tables = connection.exec_driver_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,)).scalars().all()
+            assert "workflow_status" in tables
+            dump = "".join(str(connection.exec_driver_sql(
+                f'SELECT * FROM "{schema}"."{table}"').all())  # noqa: S608 - names from the catalog
+                for table in tables)
+        for secret in secrets:
+            assert secret not in dump
