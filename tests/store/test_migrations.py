@@ -34,13 +34,40 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(database_ur
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    from servicetrade_spectrum.store._migrations import only_our_tables
     from servicetrade_spectrum.store._models import Base
 
     engine = create_database_engine(database_url)
     try:
         upgrade_to_head(engine)
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            context = MigrationContext.configure(
+                connection, opts={"include_object": only_our_tables})
+            differences = compare_metadata(context, Base.metadata)
         assert differences == []
     finally:
+        engine.dispose()
+
+
+def test_tables_the_application_does_not_own_are_left_alone(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import text
+
+    from servicetrade_spectrum.store._migrations import only_our_tables
+    from servicetrade_spectrum.store._models import Base
+
+    engine = create_database_engine(database_url)
+    try:
+        upgrade_to_head(engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE workflow_status_like_dbos (id INTEGER)"))
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"include_object": only_our_tables})
+            assert compare_metadata(context, Base.metadata) == []
+        upgrade_to_head(engine)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE workflow_status_like_dbos"))
         engine.dispose()

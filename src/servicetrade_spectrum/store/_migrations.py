@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -10,9 +11,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-__all__ = ["current_revision", "head_revision", "upgrade_to_head"]
+__all__ = ["current_revision", "head_revision", "only_our_tables", "upgrade_to_head"]
 
 _SCRIPTS = Path(__file__).with_name("migrations")
+
+
+def only_our_tables(obj: Any, name: str | None, type_: str, reflected: bool,
+                    compare_to: Any) -> bool:
+    """Alembic ``include_object``: leave alone tables the application does not own. On SQLite
+    the durable queue's (DBOS) tables share the database file, and must never look like tables
+    to drop."""
+    return not (type_ == "table" and reflected and compare_to is None)
 
 
 def _config(engine: Engine) -> Config:
