@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 
 from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.sync._clients import ClientPool
-from servicetrade_spectrum.web import secret_digest
 
-__all__ = ["RegisteredWebhook", "register_webhook"]
+__all__ = ["RegisteredWebhook", "register_webhook", "secret_digest"]
 
 SECRET_BYTES = 24  # 32 URL-safe characters
+
+
+def secret_digest(secret: str) -> str:
+    """What is stored of a hook URL's secret: enough to recognise it, not to rebuild it."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

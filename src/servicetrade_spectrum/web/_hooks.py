@@ -8,7 +8,6 @@ read and judged afterwards, by the automation worker it wakes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 
@@ -16,14 +15,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.sync._webhooks import secret_digest
 
-__all__ = ["MAX_BODY_BYTES", "hooks_router", "secret_digest"]
+__all__ = ["MAX_BODY_BYTES", "hooks_router"]
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
-
-
-def secret_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def hooks_router(store: Store, wake: Callable[[], None]) -> APIRouter:
