@@ -137,6 +137,7 @@ def process_env(durable_settings: Settings) -> dict[str, str]:
         "ST_SPECTRUM_RETRY_BASE_DELAY": "0.01",
         "ST_SPECTRUM_RETRY_MAX_DELAY": "0.05",
         "ST_SPECTRUM_EXECUTOR_TIMEOUT": "2",
+        "ST_SPECTRUM_SERVICETRADE_TIMEOUT": "6",
         "PYTHONUNBUFFERED": "1",
     })
     return env

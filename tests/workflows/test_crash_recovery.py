@@ -78,13 +78,13 @@ def test_a_worker_killed_while_posting_the_failure_comment(
         durable_store: Store, processes: Processes, send_queue: SendQueue,
         jobs: seed.NotableJobs, spectrum_emulator: SpectrumEmulator,
         servicetrade_emulator: ServiceTradeEmulator) -> None:
-    # The comment POST is held up for less than a take-over takes (heartbeat age over 2 s):
-    # the dead worker's comment lands first, and the resumed send must find it, not post
-    # a second one. (A write held up longer than the take-over is a known limit: see
-    # docs/deployment.md.)
+    # The comment POST is held up for 5 s, longer than a take-over takes (heartbeat age over
+    # 2 s): the dead worker's comment lands while the resumed send is already running. The
+    # resumed send waits out the ServiceTrade request timeout (6 s here) before it reads back,
+    # so it finds that comment and does not post a second one.
     connection = durable_store.connection(CONNECTION)
     job = jobs.customer_not_mapped
-    servicetrade_emulator.inject("slow", path_prefix="/comment", method="POST", delay=1,
+    servicetrade_emulator.inject("slow", path_prefix="/comment", method="POST", delay=5,
                                  count=1)
     first = processes.worker()
     send_queue.enqueue(SendRequest(job, CONNECTION, "cli", "test"), connection.id)

@@ -46,6 +46,11 @@ class ClientPool:
         self._spectrum: dict[int, tuple[str, SpectrumClient]] = {}
 
     @property
+    def request_timeout(self) -> float:
+        """Seconds after which a ServiceTrade request is given up."""
+        return self._settings.servicetrade_timeout
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         s = self._settings
         return RetryPolicy(s.retry_attempts, s.retry_base_delay, s.retry_max_delay)

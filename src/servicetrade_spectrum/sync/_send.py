@@ -350,8 +350,13 @@ class SendService:
             return False
         st = self.clients.servicetrade(self.store.account_by_id(connection.account_id))
         try:
-            if resumed and any(c.content == comment for c in st.job_comments(prepared.job_id)):
-                return True  # posted before the crash
+            if resumed:
+                # The crashed process may have posted it, or its POST may still be on its way:
+                # ServiceTrade has no idempotency key for comments. Once our request timeout
+                # has passed, that POST has landed or been given up, and the read-back is sure.
+                time.sleep(self.clients.request_timeout)
+                if any(c.content == comment for c in st.job_comments(prepared.job_id)):
+                    return True  # posted before the crash
             st.add_job_comment(prepared.job_id, comment)
         except ServiceTradeError as exc:
             _log.warning("send.comment_failed", job_id=prepared.job_id, error=str(exc))
