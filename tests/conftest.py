@@ -8,6 +8,7 @@ rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -27,17 +28,11 @@ from servicetrade_spectrum.store._models import Base
 from servicetrade_spectrum.sync import ClientPool, SendService
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    configured = os.environ.get("ST_SPECTRUM_DATABASE_URL")
-    if not configured:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'st-spectrum.db'}"
-        return
+@contextlib.contextmanager
+def _postgres_schema(configured: str, prefix: str) -> Iterator[str]:
+    """A fresh schema (and its DBOS twin) for the duration; yields the URL that uses it."""
     url = make_url(configured)
-    if url.get_backend_name() != "postgresql":
-        yield configured
-        return
-    schema = f"test_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(configured, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -51,12 +46,34 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin.dispose()
 
 
+def _configured_postgres() -> str | None:
+    configured = os.environ.get("ST_SPECTRUM_DATABASE_URL")
+    if configured and make_url(configured).get_backend_name() == "postgresql":
+        return configured
+    return None
+
+
 @pytest.fixture(scope="session")
-def dbos_schema(database_url: str) -> str:
-    """The durable queue's schema on PostgreSQL: one per session, beside its app schema."""
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    postgres = _configured_postgres()
+    if postgres is None:
+        yield (os.environ.get("ST_SPECTRUM_DATABASE_URL")
+               or f"sqlite:///{tmp_path_factory.mktemp('db') / 'st-spectrum.db'}")
+        return
+    with _postgres_schema(postgres, "test") as url:
+        yield url
+
+
+def _dbos_schema_of(database_url: str) -> str:
     options = make_url(database_url).query.get("options", "")
     schema = str(options).rpartition("search_path=")[2]
     return f"{schema}_dbos" if schema else "dbos"
+
+
+@pytest.fixture(scope="session")
+def dbos_schema(database_url: str) -> str:
+    """The durable queue's schema on PostgreSQL: one per session, beside its app schema."""
+    return _dbos_schema_of(database_url)
 
 
 @pytest.fixture
@@ -157,23 +174,12 @@ def isolated_database(tmp_path: Path) -> Iterator[tuple[str, str]]:
     For tests that run DBOS: its workflow tables outlive the ``store`` fixture's clean-up,
     and a send left pending by one test must never be recovered into another.
     """
-    configured = os.environ.get("ST_SPECTRUM_DATABASE_URL")
-    if not configured or make_url(configured).get_backend_name() != "postgresql":
+    postgres = _configured_postgres()
+    if postgres is None:
         yield f"sqlite:///{tmp_path / 'isolated.db'}", "dbos"
         return
-    schema = f"iso_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(configured, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield (make_url(configured).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False),
-            f"{schema}_dbos")
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_dbos" CASCADE'))
-        admin.dispose()
+    with _postgres_schema(postgres, "iso") as url:
+        yield url, _dbos_schema_of(url)
 
 
 @pytest.fixture
