@@ -77,3 +77,26 @@ class BackgroundServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+class SwitchableApp:
+    """An ASGI app that forwards every request to ``target``.
+
+    One real server can then serve a whole test module, each test pointing it at its own
+    emulator: starting and stopping uvicorn costs ~200 ms, more than most tests.
+    """
+
+    def __init__(self, target: Any = None) -> None:
+        self.target: Any = target
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # the server's lifespan, not any one target's
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if self.target is None:
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+            await send({"type": "http.response.body", "body": b"no app selected"})
+            return
+        await self.target(scope, receive, send)

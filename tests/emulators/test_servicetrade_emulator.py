@@ -29,7 +29,7 @@ from servicetrade_spectrum.emulators.seed import (
     servicetrade_state,
 )
 from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
-from servicetrade_spectrum.serving import BackgroundServer
+from servicetrade_spectrum.serving import BackgroundServer, SwitchableApp
 
 JOB = notable_jobs().ready
 
@@ -58,26 +58,16 @@ def emulator() -> Iterator[ServiceTradeEmulator]:
     emu.close()
 
 
-class _SwitchableApp:
-    """Forwards to the current test's emulator, so one server serves the whole module."""
-
-    def __init__(self) -> None:
-        self.target: Any = Starlette()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.target(scope, receive, send)
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[BackgroundServer, _SwitchableApp]]:
-    app = _SwitchableApp()
+def server() -> Iterator[tuple[BackgroundServer, SwitchableApp]]:
+    app = SwitchableApp()
     with BackgroundServer(app) as running:
         yield running, app
 
 
 @pytest.fixture
 def http(emulator: ServiceTradeEmulator,
-         server: tuple[BackgroundServer, _SwitchableApp]) -> Iterator[httpx.Client]:
+         server: tuple[BackgroundServer, SwitchableApp]) -> Iterator[httpx.Client]:
     running, app = server
     app.target = emulator.app
     with httpx.Client(base_url=f"{running.url}/api") as client:

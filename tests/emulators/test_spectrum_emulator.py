@@ -35,7 +35,7 @@ from servicetrade_spectrum.emulators.spectrum import (
     TOO_MANY_RECORDS,
     SpectrumEmulator,
 )
-from servicetrade_spectrum.serving import BackgroundServer
+from servicetrade_spectrum.serving import BackgroundServer, SwitchableApp
 from servicetrade_spectrum.spectrum._layouts import (
     ADD_CUSTOMER,
     ADD_WO_SITE_ADDRESS,
@@ -81,27 +81,9 @@ def fault_of(response: httpx.Response) -> tuple[str, str]:
     return root.findtext(".//faultcode") or "", root.findtext(".//faultstring") or ""
 
 
-class Switch:
-    """One real server for the module, pointed at each test's own emulator.
-
-    Starting and stopping uvicorn per test would cost more than the tests themselves.
-    """
-
-    def __init__(self) -> None:
-        self.target: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        await self.target(scope, receive, send)
-
-
 @pytest.fixture(scope="module")
-def running() -> Iterator[tuple[Switch, BackgroundServer]]:
-    switch = Switch()
+def running() -> Iterator[tuple[SwitchableApp, BackgroundServer]]:
+    switch = SwitchableApp()
     with BackgroundServer(switch) as background:
         yield switch, background
 
@@ -112,19 +94,19 @@ def emu() -> SpectrumEmulator:
 
 
 @pytest.fixture
-def switch(running: tuple[Switch, BackgroundServer]) -> Switch:
+def switch(running: tuple[SwitchableApp, BackgroundServer]) -> SwitchableApp:
     return running[0]
 
 
 @pytest.fixture
-def server(emu: SpectrumEmulator, running: tuple[Switch, BackgroundServer]
+def server(emu: SpectrumEmulator, running: tuple[SwitchableApp, BackgroundServer]
            ) -> BackgroundServer:
     running[0].target = emu.app
     return running[1]
 
 
 @pytest.fixture(scope="module")
-def _client(running: tuple[Switch, BackgroundServer]) -> Iterator[httpx.Client]:
+def _client(running: tuple[SwitchableApp, BackgroundServer]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=running[1].url, timeout=10) as client:
         yield client
 
@@ -416,7 +398,7 @@ def test_get_customers_writes_empty_values_both_ways(spectrum: Spectrum) -> None
 
 
 def test_get_customers_stops_at_500_rows_with_a_w_row(http: httpx.Client,
-                                                     switch: Switch) -> None:
+                                                     switch: SwitchableApp) -> None:
     state = spectrum_state()
     state["customers"] += [{"Company_Code": "1", "Customer_Code": f"BULK{n:04d}",
                             "Name": f"Bulk {n}", "Status": "A"} for n in range(600)]
@@ -536,7 +518,7 @@ def test_secret_rotation_replaces_the_secret(http: httpx.Client,
     assert emu.dump()["oauth_clients"][0]["client_secret"] == new_secret
 
 
-def test_secret_rotation_needs_self_rotation(http: httpx.Client, switch: Switch) -> None:
+def test_secret_rotation_needs_self_rotation(http: httpx.Client, switch: SwitchableApp) -> None:
     state = spectrum_state()
     state["oauth_clients"][0]["self_rotation"] = False
     switch.target = SpectrumEmulator(state).app

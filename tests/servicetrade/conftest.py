@@ -7,10 +7,8 @@ the run time); each test gets a fresh emulator, which the server's app forwards 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
-from starlette.applications import Starlette
 
 from servicetrade_spectrum.emulators.seed import (
     DEMO_OAUTH_CLIENT_ID,
@@ -26,7 +24,7 @@ from servicetrade_spectrum.servicetrade import (
     ServiceTradeClient,
     SessionAuth,
 )
-from servicetrade_spectrum.serving import BackgroundServer
+from servicetrade_spectrum.serving import BackgroundServer, SwitchableApp
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 
@@ -46,16 +44,6 @@ def emulator() -> Iterator[ServiceTradeEmulator]:
     emu = ServiceTradeEmulator.from_seed(webhook_retry_delay=0.01)
     yield emu
     emu.close()
-
-
-class SwitchableApp:
-    """An ASGI app that forwards to whichever app the current test put in ``target``."""
-
-    def __init__(self) -> None:
-        self.target: Any = Starlette()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.target(scope, receive, send)
 
 
 @pytest.fixture(scope="session")
