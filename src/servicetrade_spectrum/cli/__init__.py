@@ -6,6 +6,7 @@ import typer
 
 from servicetrade_spectrum import __version__
 from servicetrade_spectrum.cli import account, connection, emulate, rule, webhook
+from servicetrade_spectrum.cli.bulk import bulk_send, retry_failed
 from servicetrade_spectrum.cli.demo_command import demo
 from servicetrade_spectrum.cli.send import history, send
 from servicetrade_spectrum.cli.serve import serve, worker
@@ -23,6 +24,8 @@ app.add_typer(account.app, name="account")
 app.add_typer(connection.app, name="connection")
 app.command()(send)
 app.command()(history)
+app.command("bulk-send")(bulk_send)
+app.command("retry-failed")(retry_failed)
 app.command()(serve)
 app.command()(worker)
 app.command()(demo)

@@ -7,7 +7,12 @@ from servicetrade_spectrum.store._migrations import (
     head_revision,
     upgrade_to_head,
 )
-from servicetrade_spectrum.store._records import AccountConfig, AttemptRecord, ConnectionConfig
+from servicetrade_spectrum.store._records import (
+    AccountConfig,
+    AttemptRecord,
+    BulkRunRecord,
+    ConnectionConfig,
+)
 from servicetrade_spectrum.store._secrets import SecretBox, SecretKeyMismatch, load_secret_box
 from servicetrade_spectrum.store._store import AlreadyExists, NewConnection, NotFound, Store
 
@@ -15,6 +20,7 @@ __all__ = [
     "AccountConfig",
     "AlreadyExists",
     "AttemptRecord",
+    "BulkRunRecord",
     "ConnectionConfig",
     "NewConnection",
     "NotFound",

@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Account", "Base", "Connection", "Executor", "Rule", "SendLock", "SyncAttempt",
-           "WebhookMessage"]
+__all__ = ["Account", "Base", "BulkRun", "Connection", "Executor", "Rule", "SendLock",
+           "SyncAttempt", "WebhookMessage"]
 
 
 class Base(DeclarativeBase):
@@ -185,3 +185,31 @@ class Executor(Base):
     pid: Mapped[int] = mapped_column(Integer, default=0)
     heartbeat_at: Mapped[float] = mapped_column(Float)
     """Unix time of the last heartbeat (seconds, float)."""
+
+
+class BulkRun(Base):
+    """One ``bulk-send``: the jobs it chose, and whether it got to the end.
+
+    A run interrupted before its end is resumed by the next ``bulk-send`` of the same
+    connection and selection (same ``selection_key``): its sends have workflow IDs made from
+    ``token`` and the job ID, so a send that already finished is not sent again.
+    """
+
+    __tablename__ = "bulk_runs"
+    __table_args__ = (Index("ix_bulk_runs_selection", "connection_id", "selection_key", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    selection_key: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the connection and the selection (filters, or the listed job IDs)."""
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    """The run's part of its sends' workflow IDs."""
+    selection: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The options as given (status, since, job IDs file), for people reading the row."""
+    job_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    """The jobs chosen when the run started; a resumed run sends exactly these."""
+    not_found: Mapped[list[int]] = mapped_column(JSON, default=list)
+    """Listed job IDs that ServiceTrade does not have."""
+    triggered_by: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["AccountConfig", "AttemptRecord", "ConnectionConfig"]
+__all__ = ["AccountConfig", "AttemptRecord", "BulkRunRecord", "ConnectionConfig"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,19 @@ class AttemptRecord:
             "spectrum_message": self.spectrum_message or None,
             "warnings": self.warnings, "comment_posted": self.comment_posted,
         }
+
+
+@dataclass(frozen=True)
+class BulkRunRecord:
+    """One ``bulk-send`` run (see the ``bulk_runs`` table)."""
+
+    id: int
+    connection_id: int
+    selection_key: str
+    token: str
+    selection: dict[str, Any]
+    job_ids: list[int]
+    not_found: list[int]
+    triggered_by: str
+    started_at: datetime
+    finished_at: datetime | None

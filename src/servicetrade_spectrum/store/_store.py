@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,7 @@ from servicetrade_spectrum.store._engine import create_database_engine
 from servicetrade_spectrum.store._migrations import upgrade_to_head
 from servicetrade_spectrum.store._models import (
     Account,
+    BulkRun,
     Connection,
     Executor,
     SendLock,
@@ -29,7 +30,12 @@ from servicetrade_spectrum.store._models import (
     WebhookMessage,
 )
 from servicetrade_spectrum.store._models import Rule as RuleRow
-from servicetrade_spectrum.store._records import AccountConfig, AttemptRecord, ConnectionConfig
+from servicetrade_spectrum.store._records import (
+    AccountConfig,
+    AttemptRecord,
+    BulkRunRecord,
+    ConnectionConfig,
+)
 from servicetrade_spectrum.store._secrets import SecretBox, load_secret_box
 
 __all__ = ["AlreadyExists", "NewConnection", "NotFound", "Store"]
@@ -281,6 +287,19 @@ class Store:
             rows = session.scalars(query.order_by(SyncAttempt.id.desc()).limit(limit))
             return [self._attempt_record(session, row) for row in rows]
 
+    def latest_failures(self, connection_id: int) -> list[AttemptRecord]:
+        """The attempts that failed and are their job's latest on the connection (a job sent
+        or being sent since is left out), oldest first."""
+        with self.session() as session:
+            latest = (select(func.max(SyncAttempt.id))
+                      .where(SyncAttempt.connection_id == connection_id)
+                      .group_by(SyncAttempt.job_id))
+            rows = session.scalars(select(SyncAttempt)
+                                   .where(SyncAttempt.id.in_(latest),
+                                          SyncAttempt.status == "failed")
+                                   .order_by(SyncAttempt.id))
+            return [self._attempt_record(session, row) for row in rows]
+
     def _attempt_record(self, session: Session, row: SyncAttempt) -> AttemptRecord:
         connection = session.get(Connection, row.connection_id)
         return AttemptRecord(
@@ -298,6 +317,44 @@ class Store:
             http_status=row.http_status, tries=row.tries,
             external_id_written=row.external_id_written, comment_posted=row.comment_posted,
             comment_text=row.comment_text, stage=row.stage)
+
+    # -- bulk runs ---------------------------------------------------------------------------
+    def unfinished_bulk_run(self, connection_id: int, selection_key: str) -> BulkRunRecord | None:
+        """The latest run of this selection on the connection, unless it got to its end."""
+        with self.session() as session:
+            row = session.scalar(select(BulkRun).where(
+                BulkRun.connection_id == connection_id,
+                BulkRun.selection_key == selection_key).order_by(BulkRun.id.desc()).limit(1))
+            if row is None or row.finished_at is not None:
+                return None
+            return self._bulk_run_record(row)
+
+    def start_bulk_run(self, connection_id: int, selection_key: str, *, token: str,
+                       selection: dict[str, Any], job_ids: list[int], not_found: list[int],
+                       triggered_by: str) -> BulkRunRecord:
+        row = BulkRun(connection_id=connection_id, selection_key=selection_key, token=token,
+                      selection=selection, job_ids=job_ids, not_found=not_found,
+                      triggered_by=triggered_by, started_at=_now(), finished_at=None)
+        with self.session() as session:
+            session.add(row)
+            session.flush()
+            return self._bulk_run_record(row)
+
+    def finish_bulk_run(self, run_id: int) -> None:
+        with self.session() as session:
+            row = session.get(BulkRun, run_id)
+            if row is None:
+                raise NotFound(f"No bulk run {run_id}.")
+            row.finished_at = _now()
+
+    @staticmethod
+    def _bulk_run_record(row: BulkRun) -> BulkRunRecord:
+        return BulkRunRecord(
+            id=row.id, connection_id=row.connection_id, selection_key=row.selection_key,
+            token=row.token, selection=dict(row.selection),
+            job_ids=[int(j) for j in row.job_ids], not_found=[int(j) for j in row.not_found],
+            triggered_by=row.triggered_by, started_at=_aware(row.started_at),
+            finished_at=_aware(row.finished_at) if row.finished_at else None)
 
     # -- automation rules ------------------------------------------------------------------
     def add_rule(self, connection_name: str, trigger: Trigger, value: str = "",
