@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -76,23 +76,30 @@ def dbos_schema(database_url: str) -> str:
     return _dbos_schema_of(database_url)
 
 
-@pytest.fixture
-def st_env(settings: Settings, database_url: str, dbos_schema: str) -> dict[str, str]:
-    """Environment for an ``st-spectrum`` subprocess that shares the test's home and
-    database (secrets and the rest added by each test)."""
-    return {**os.environ, "ST_SPECTRUM_HOME": str(settings.home),
-            "ST_SPECTRUM_DATABASE_URL": database_url, "ST_SPECTRUM_DBOS_SCHEMA": dbos_schema,
-            "ST_SPECTRUM_RETRY_BASE_DELAY": "0.01", "ST_SPECTRUM_RETRY_MAX_DELAY": "0.05",
-            "ST_SPECTRUM_SPECTRUM_TIMEOUT": "3", "ST_SPECTRUM_SERVICETRADE_TIMEOUT": "3",
-            "ST_SPECTRUM_EXECUTOR_TIMEOUT": "2"}
+def subprocess_environment(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for an ``st-spectrum`` subprocess on ``settings``' home, database and
+    durable-queue schema: the parent's environment minus any ``ST_SPECTRUM_*``, fast retries,
+    short timeouts, and a dead process taken over after 2 s. ``extra`` adds or overrides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
+    env.update({
+        "ST_SPECTRUM_HOME": str(settings.home),
+        "ST_SPECTRUM_DATABASE_URL": settings.effective_database_url,
+        "ST_SPECTRUM_DBOS_SCHEMA": settings.dbos_schema,
+        "ST_SPECTRUM_RETRY_BASE_DELAY": "0.01",
+        "ST_SPECTRUM_RETRY_MAX_DELAY": "0.05",
+        "ST_SPECTRUM_SPECTRUM_TIMEOUT": "3",
+        "ST_SPECTRUM_SERVICETRADE_TIMEOUT": "3",
+        "ST_SPECTRUM_EXECUTOR_TIMEOUT": "2",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    })
+    return env
 
 
 @pytest.fixture
-def st_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh ST_SPECTRUM_HOME for tests that read settings from the environment."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("ST_SPECTRUM_HOME", str(home))
-    return home
+def subprocess_env() -> Callable[..., dict[str, str]]:
+    """:func:`subprocess_environment`, for test modules (they cannot import this file)."""
+    return subprocess_environment
 
 
 # -- a configured product against both emulators (sync and CLI tests) ------------------------

@@ -9,7 +9,6 @@ says they must, in environment variables, never on the command line.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -47,19 +46,14 @@ def cli_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "servicetrade_spectrum"]
 
 
-def base_environment(settings: Settings, database_url: str | None) -> dict[str, str]:
-    """The parent's environment without any ``ST_SPECTRUM_*`` setting, plus the test's own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
-    env.update({
-        "ST_SPECTRUM_HOME": str(settings.home),
-        "ST_SPECTRUM_RETRY_BASE_DELAY": "0.01",
-        "ST_SPECTRUM_RETRY_MAX_DELAY": "0.05",
-        "ST_SPECTRUM_SPECTRUM_TIMEOUT": "3",
-        "ST_SPECTRUM_SERVICETRADE_TIMEOUT": "3",
-        "PYTHONUNBUFFERED": "1",
-        **SECRET_ENV,
-    })
-    if database_url is not None:
+def base_environment(settings: Settings, database_url: str | None,
+                     subprocess_env: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """The shared subprocess environment (see ``tests/conftest.py``) plus the secrets; with
+    ``database_url`` None, the program's default database in the home."""
+    env = subprocess_env(settings, **SECRET_ENV)
+    if database_url is None:
+        del env["ST_SPECTRUM_DATABASE_URL"]
+    else:
         env["ST_SPECTRUM_DATABASE_URL"] = database_url
     return env
 
@@ -76,8 +70,9 @@ def merged(base: Mapping[str, str], changes: Mapping[str, str | None] | None) ->
 
 
 @pytest.fixture
-def cli_env(settings: Settings, database_url: str) -> dict[str, str]:
-    return base_environment(settings, database_url)
+def cli_env(settings: Settings, database_url: str,
+            subprocess_env: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return base_environment(settings, database_url, subprocess_env)
 
 
 @pytest.fixture

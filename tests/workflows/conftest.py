@@ -7,7 +7,6 @@ emulators served by the test process; its output goes to a file under the test's
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -126,21 +125,13 @@ class Processes:
 
 
 @pytest.fixture
-def process_env(durable_settings: Settings) -> dict[str, str]:
-    """The parent's environment minus any ``ST_SPECTRUM_*``, plus the test's database, home
-    (hence its secret key) and fast retries; a dead process is taken over after 2 s."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
-    env.update({
-        "ST_SPECTRUM_HOME": str(durable_settings.home),
-        "ST_SPECTRUM_DATABASE_URL": durable_settings.effective_database_url,
-        "ST_SPECTRUM_DBOS_SCHEMA": durable_settings.dbos_schema,
-        "ST_SPECTRUM_RETRY_BASE_DELAY": "0.01",
-        "ST_SPECTRUM_RETRY_MAX_DELAY": "0.05",
-        "ST_SPECTRUM_EXECUTOR_TIMEOUT": "2",
-        "ST_SPECTRUM_SERVICETRADE_TIMEOUT": "6",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
+def process_env(durable_settings: Settings,
+                subprocess_env: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """The shared subprocess environment on the test's isolated database. A ServiceTrade
+    request is given up after 6 s, a Spectrum one after 10 s: longer than the slow answers the
+    tests arrange."""
+    return subprocess_env(durable_settings, ST_SPECTRUM_SERVICETRADE_TIMEOUT="6",
+                          ST_SPECTRUM_SPECTRUM_TIMEOUT="10")
 
 
 @pytest.fixture
