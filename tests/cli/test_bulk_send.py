@@ -5,14 +5,13 @@ DBOS, whose tables must not be shared between tests)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,15 +53,10 @@ def bulk_store(durable_settings: Settings, servicetrade_url: str,
 
 
 @pytest.fixture
-def env(durable_settings: Settings, bulk_store: Store) -> dict[str, str]:
+def env(durable_settings: Settings, bulk_store: Store,
+        subprocess_env: Callable[..., dict[str, str]]) -> dict[str, str]:
     """A subprocess environment on the test's home and database, with fast retries."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
-    return {**base, "ST_SPECTRUM_HOME": str(durable_settings.home),
-            "ST_SPECTRUM_DATABASE_URL": durable_settings.effective_database_url,
-            "ST_SPECTRUM_DBOS_SCHEMA": durable_settings.dbos_schema,
-            "ST_SPECTRUM_RETRY_BASE_DELAY": "0.01", "ST_SPECTRUM_RETRY_MAX_DELAY": "0.05",
-            "ST_SPECTRUM_SPECTRUM_TIMEOUT": "3", "ST_SPECTRUM_SERVICETRADE_TIMEOUT": "3",
-            "ST_SPECTRUM_EXECUTOR_TIMEOUT": "2", "PYTHONUNBUFFERED": "1"}
+    return subprocess_env(durable_settings)
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from dbos import EnqueueOptions, WorkflowStatus
+from dbos import WorkflowStatus
 from dbos._error import DBOSQueueDeduplicatedError
 
 from servicetrade_spectrum.config import Settings
@@ -40,8 +40,6 @@ from servicetrade_spectrum.sync import (
     SendService,
 )
 from servicetrade_spectrum.workflows._runtime import (
-    APP_VERSION,
-    QUEUE,
     DurableRuntime,
     SendQueue,
     server_running,
@@ -134,15 +132,6 @@ class _BulkQueue(SendQueue):
         super().close()
         self._engine.dispose()
 
-    @staticmethod
-    def _options(request: SendRequest, connection_id: int, workflow_id: str) -> EnqueueOptions:
-        # The same options as SendQueue.enqueue (same partition, same deduplication ID, so a
-        # bulk send and any other send of the job never run at once).
-        return {"queue_name": QUEUE, "workflow_name": WORKFLOW_NAME, "app_version": APP_VERSION,
-                "queue_partition_key": str(connection_id),
-                "deduplication_id": f"{connection_id}:{request.job_id}",
-                "workflow_id": workflow_id}
-
     def enqueue_chunk(self, requests: Sequence[tuple[SendRequest, str]],
                       connection_id: int) -> dict[str, int]:
         """Queue (request, workflow ID) pairs; return workflow ID -> job ID to wait for (an
@@ -151,7 +140,8 @@ class _BulkQueue(SendQueue):
             with self._engine.begin() as connection:
                 for request, workflow_id in requests:
                     self._client.enqueue_in_transaction(
-                        connection, self._options(request, connection_id, workflow_id),
+                        connection, self.options(request, connection_id, workflow_id=workflow_id,
+                                                 return_existing=False),
                         request.job_id, request.connection, request.trigger,
                         request.triggered_by)
             return {workflow_id: request.job_id for request, workflow_id in requests}

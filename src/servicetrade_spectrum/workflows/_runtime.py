@@ -73,18 +73,29 @@ class SendQueue:
         self._client = DBOSClient(**kwargs)
         self._poll = settings.queue_polling_interval
 
-    def enqueue(self, request: SendRequest, connection_id: int, *,
-                workflow_id: str | None = None) -> Any:
+    @staticmethod
+    def options(request: SendRequest, connection_id: int, *, workflow_id: str | None = None,
+                return_existing: bool = True) -> EnqueueOptions:
+        """Where a send goes: its connection's partition, deduplicated per (connection, job).
+
+        ``return_existing``: a send of a job already queued or running for the connection
+        gets that send's handle (DBOS raises instead when it is False)."""
         options: EnqueueOptions = {
             "queue_name": QUEUE, "workflow_name": WORKFLOW_NAME, "app_version": APP_VERSION,
             "queue_partition_key": str(connection_id),
             "deduplication_id": f"{connection_id}:{request.job_id}",
-            "duplication_policy": "return-existing",
         }
+        if return_existing:
+            options["duplication_policy"] = "return-existing"
         if workflow_id is not None:
             options["workflow_id"] = workflow_id
-        return self._client.enqueue(options, request.job_id, request.connection,
-                                    request.trigger, request.triggered_by)
+        return options
+
+    def enqueue(self, request: SendRequest, connection_id: int, *,
+                workflow_id: str | None = None) -> Any:
+        return self._client.enqueue(self.options(request, connection_id, workflow_id=workflow_id),
+                                    request.job_id, request.connection, request.trigger,
+                                    request.triggered_by)
 
     def result(self, handle: Any) -> SendResult:
         result = handle.get_result(polling_interval_sec=self._poll)
