@@ -30,6 +30,24 @@ def scrub_secrets(_logger: Any, _method: str, event: MutableMapping[str, Any]
     return event
 
 
+class _StderrLogger:
+    """Writes each line to whatever ``sys.stderr`` is at that moment.
+
+    structlog's PrintLogger keeps the stream it was created with; when that stream is swapped
+    and closed (a test runner capturing output, a daemon redirecting), every later log call
+    would fail.
+    """
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     renderer: Any = (structlog.processors.JSONRenderer() if fmt == "json"
                      else structlog.dev.ConsoleRenderer(colors=False))
@@ -43,7 +61,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
