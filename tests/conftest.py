@@ -102,6 +102,14 @@ def subprocess_env() -> Callable[..., dict[str, str]]:
     return subprocess_environment
 
 
+@pytest.fixture
+def st_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh ST_SPECTRUM_HOME for tests that read settings from the environment."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ST_SPECTRUM_HOME", str(home))
+    return home
+
+
 # -- a configured product against both emulators (sync and CLI tests) ------------------------
 ACCOUNT = "Northwind"
 CONNECTION = "Main"
