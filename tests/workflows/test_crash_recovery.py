@@ -59,8 +59,10 @@ def test_a_worker_killed_between_the_spectrum_call_and_the_external_id_write(
     took = time.monotonic() - killed
     print(f"external-ID crash: finished {took:.1f}s after the SIGKILL")
 
-    assert handle.get_status().status == "SUCCESS"
+    # The attempt is finished inside the last step, just before DBOS records the workflow's
+    # success: wait for the workflow's result before asking its status.
     assert send_queue.result(handle).status == "sent"
+    assert handle.get_status().status == "SUCCESS"
     (attempt,) = durable_store.history(job_id=jobs.ready)
     assert attempt.status == "sent", attempt.failure_message
     assert attempt.work_order_number == "T10002"
