@@ -46,10 +46,8 @@ def test_thousands_queue_in_one_pass_and_queueing_them_again_adds_nothing(
     job_ids = list(range(1, JOBS + 1))
     # One job already queued by someone else (a rule, a send): followed, not queued twice.
     other = send_queue.enqueue(SendRequest(7, "Main", "rule", "test"), bulk.connection.id)
-    started = time.monotonic()
+    # Speed is measured in bench/, not asserted here (docs/benchmarks.md).
     report = bulk.run(job_ids, id_prefix="bulk-t-", stop=threading.Event(), follow=False)
-    took = time.monotonic() - started
-    assert took < 10, f"queueing {JOBS} sends took {took:.1f}s"
     assert sorted(report.unfinished) == job_ids  # queued for the worker, none finished
     assert not report.embedded
     mine = queued_ids(send_queue, "bulk-t-")
