@@ -71,3 +71,10 @@ def test_tables_the_application_does_not_own_are_left_alone(database_url: str) -
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE workflow_status_like_dbos"))
         engine.dispose()
+
+
+def test_the_fast_path_head_is_the_newest_migration() -> None:
+    from servicetrade_spectrum.store._migrations import HEAD_REVISION
+
+    # A new migration must update HEAD_REVISION, or stores would never upgrade to it.
+    assert head_revision() == HEAD_REVISION
