@@ -70,7 +70,7 @@ from servicetrade_spectrum.sync._results import (
     SendResult,
 )
 
-__all__ = ["SendService"]
+__all__ = ["Called", "Prepared", "SendService"]
 
 _log = get_logger(__name__)
 
