@@ -158,9 +158,8 @@ def store(settings: Settings) -> Iterator[Store]:
     opened.close()
 
 
-@pytest.fixture
-def configured(store: Store, servicetrade_url: str, spectrum_url: str) -> Store:
-    """The demo's account and connection, pointing at the two emulators."""
+def add_demo_configuration(store: Store, servicetrade_url: str, spectrum_url: str) -> Store:
+    """The demo's account ("Northwind") and connection ("Main"), at the two emulators."""
     store.add_account(ACCOUNT, servicetrade_url, auth_kind="session",
                       secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
     store.add_connection(NewConnection(
@@ -168,6 +167,22 @@ def configured(store: Store, servicetrade_url: str, spectrum_url: str) -> Store:
         company_code=seed.DEMO_COMPANY_CODE, authorization_id=seed.DEMO_AUTHORIZATION_ID,
         prefix="T", work_order_type="SVC"))
     return store
+
+
+@pytest.fixture
+def configured(store: Store, servicetrade_url: str, spectrum_url: str) -> Store:
+    """The demo's account and connection on the suite's database."""
+    return add_demo_configuration(store, servicetrade_url, spectrum_url)
+
+
+@pytest.fixture
+def durable_store(durable_settings: Settings, servicetrade_url: str,
+                  spectrum_url: str) -> Iterator[Store]:
+    """The demo's account and connection on the test's isolated database (for DBOS tests)."""
+    store = add_demo_configuration(Store.open(durable_settings), servicetrade_url,
+                                   spectrum_url)
+    yield store
+    store.close()
 
 
 @pytest.fixture

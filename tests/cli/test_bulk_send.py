@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
 from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
 from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
-from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.sync import ClientPool, SendService
 
 CONNECTION = "Main"
@@ -38,22 +38,7 @@ def cli_command() -> list[str]:
 
 
 @pytest.fixture
-def bulk_store(durable_settings: Settings, servicetrade_url: str,
-               spectrum_url: str) -> Iterator[Store]:
-    """``configured`` on the test's own database."""
-    store = Store.open(durable_settings)
-    store.add_account(ACCOUNT, servicetrade_url, auth_kind="session",
-                      secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
-    store.add_connection(NewConnection(
-        name=CONNECTION, account=ACCOUNT, ws_url=spectrum_url,
-        company_code=seed.DEMO_COMPANY_CODE, authorization_id=seed.DEMO_AUTHORIZATION_ID,
-        prefix="T", work_order_type="SVC"))
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def env(durable_settings: Settings, bulk_store: Store,
+def env(durable_settings: Settings, durable_store: Store,
         subprocess_env: Callable[..., dict[str, str]]) -> dict[str, str]:
     """A subprocess environment on the test's home and database, with fast retries."""
     return subprocess_env(durable_settings)
@@ -169,7 +154,7 @@ def test_usage_errors_exit_2_naming_the_fix(env: dict[str, str], tmp_path: Path)
 
 # -- through the emulators -------------------------------------------------------------------
 def test_bulk_send_by_job_ids_file_sends_each_and_lists_failures_with_their_kinds(
-        env: dict[str, str], tmp_path: Path, jobs: seed.NotableJobs, bulk_store: Store,
+        env: dict[str, str], tmp_path: Path, jobs: seed.NotableJobs, durable_store: Store,
         spectrum_emulator: SpectrumEmulator,
         servicetrade_emulator: ServiceTradeEmulator) -> None:
     good = [jobs.ready, jobs.ready_without_contract, jobs.unmapped_contract]
@@ -188,13 +173,13 @@ def test_bulk_send_by_job_ids_file_sends_each_and_lists_failures_with_their_kind
         number = f"T{servicetrade_emulator.job(job_id)['number']}"
         assert servicetrade_emulator.external_ids("job", job_id) == {"spectrum": number}
         assert spectrum_emulator.work_order(seed.DEMO_COMPANY_CODE, number) is not None
-    history = bulk_store.history(connection_id=bulk_store.connection(CONNECTION).id)
+    history = durable_store.history(connection_id=durable_store.connection(CONNECTION).id)
     assert {a.job_id for a in history} == {*good, *bad}
     assert {a.trigger for a in history} == {"bulk"}
 
 
 def test_bulk_send_by_status_and_since_sends_only_the_matching_jobs(
-        env: dict[str, str], bulk_store: Store, spectrum_emulator: SpectrumEmulator,
+        env: dict[str, str], durable_store: Store, spectrum_emulator: SpectrumEmulator,
         servicetrade_emulator: ServiceTradeEmulator) -> None:
     day = datetime(2026, 4, 5, tzinfo=UTC)
     expected = {j["id"] for j in seed.servicetrade_state()["jobs"]
@@ -206,7 +191,7 @@ def test_bulk_send_by_status_and_since_sends_only_the_matching_jobs(
     assert body["matched"] == len(expected)
     assert body["sent"] + body["failed"] == len(expected)
     assert result.returncode == (1 if body["failed"] else 0)
-    history = bulk_store.history(connection_id=bulk_store.connection(CONNECTION).id)
+    history = durable_store.history(connection_id=durable_store.connection(CONNECTION).id)
     assert {a.job_id for a in history} == expected
     assert len(history) == len(expected)
     assert set(external_id_writes(servicetrade_emulator)) <= expected
@@ -216,10 +201,10 @@ def test_bulk_send_by_status_and_since_sends_only_the_matching_jobs(
                          ids=["ctrl-c", "killed"])
 def test_interrupted_bulk_send_stops_quickly_and_a_rerun_sends_every_job_exactly_once(
         stop_signal: signal.Signals, env: dict[str, str], tmp_path: Path,
-        durable_settings: Settings, bulk_store: Store,
+        durable_settings: Settings, durable_store: Store,
         spectrum_emulator: SpectrumEmulator,
         servicetrade_emulator: ServiceTradeEmulator) -> None:
-    job_ids = sendable_jobs(bulk_store, durable_settings, 15)
+    job_ids = sendable_jobs(durable_store, durable_settings, 15)
     numbers = {j: f"T{servicetrade_emulator.job(j)['number']}" for j in job_ids}
     path = id_file(tmp_path, job_ids)
     spectrum_emulator.settings.latency_ms = 300
@@ -271,18 +256,18 @@ def test_interrupted_bulk_send_stops_quickly_and_a_rerun_sends_every_job_exactly
     for number in mine:
         assert calls[number] <= (2 if number in in_flight else 1), (number, calls)
     assert spectrum_emulator.max_in_flight <= 3  # the per-connection limit held
-    history = bulk_store.history(connection_id=bulk_store.connection(CONNECTION).id)
+    history = durable_store.history(connection_id=durable_store.connection(CONNECTION).id)
     assert Counter(a.job_id for a in history) == Counter(dict.fromkeys(job_ids, 1))
     assert {a.status for a in history} == {"sent"}
 
     # Finished: the same command again is a new run (a fresh pass over the same jobs).
-    assert bulk_store.unfinished_bulk_run(
-        bulk_store.connection(CONNECTION).id,
+    assert durable_store.unfinished_bulk_run(
+        durable_store.connection(CONNECTION).id,
         selection_key(CONNECTION, [], None, job_ids)) is None
 
 
 def test_retry_failed_sends_again_the_jobs_whose_latest_send_failed_once_fixed(
-        env: dict[str, str], tmp_path: Path, jobs: seed.NotableJobs, bulk_store: Store,
+        env: dict[str, str], tmp_path: Path, jobs: seed.NotableJobs, durable_store: Store,
         spectrum_emulator: SpectrumEmulator,
         servicetrade_emulator: ServiceTradeEmulator) -> None:
     path = id_file(tmp_path, [jobs.ready, jobs.site_not_mapped])
@@ -306,7 +291,8 @@ def test_retry_failed_sends_again_the_jobs_whose_latest_send_failed_once_fixed(
     number = f"T{servicetrade_emulator.job(jobs.site_not_mapped)['number']}"
     assert servicetrade_emulator.external_ids("job", jobs.site_not_mapped) == {
         "spectrum": number}
-    latest = bulk_store.last_attempt(bulk_store.connection(CONNECTION).id, jobs.site_not_mapped)
+    latest = durable_store.last_attempt(durable_store.connection(CONNECTION).id,
+                                        jobs.site_not_mapped)
     assert latest is not None
     assert (latest.status, latest.trigger) == ("sent", "retry")
     ready_number = f"T{servicetrade_emulator.job(jobs.ready)['number']}"

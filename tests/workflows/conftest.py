@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 from servicetrade_spectrum.config import Settings
-from servicetrade_spectrum.emulators import seed
 from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
-from servicetrade_spectrum.store import NewConnection, Store
 from servicetrade_spectrum.workflows import SendQueue
 
 ACCOUNT = "Northwind"
@@ -143,21 +141,6 @@ def processes(process_env: dict[str, str], tmp_path: Path) -> Iterator[Processes
         started.close()
         # pytest shows this (under "Captured stdout teardown") only when the test failed.
         print(started.outputs())
-
-
-@pytest.fixture
-def durable_store(durable_settings: Settings, servicetrade_url: str,
-                  spectrum_url: str) -> Iterator[Store]:
-    """The isolated database with the demo's account and connection (as ``configured``)."""
-    store = Store.open(durable_settings)
-    store.add_account(ACCOUNT, servicetrade_url, auth_kind="session",
-                      secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
-    store.add_connection(NewConnection(
-        name=CONNECTION, account=ACCOUNT, ws_url=spectrum_url,
-        company_code=seed.DEMO_COMPANY_CODE, authorization_id=seed.DEMO_AUTHORIZATION_ID,
-        prefix="T", work_order_type="SVC"))
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -15,24 +15,11 @@ from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
 from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
 from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
-from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue, server_running
 
 CONNECTION = "Main"
-
-
-@pytest.fixture
-def durable_store(durable_settings: Settings, servicetrade_url: str,
-                  spectrum_url: str) -> Iterator[Store]:
-    store = Store.open(durable_settings)
-    store.add_account("Northwind", servicetrade_url, auth_kind="session",
-                      secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
-    store.add_connection(NewConnection(
-        name=CONNECTION, account="Northwind", ws_url=spectrum_url, company_code="1",
-        authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="T", work_order_type="SVC"))
-    yield store
-    store.close()
 
 
 @pytest.fixture
