@@ -75,6 +75,21 @@ class NewConnection:
     preserve_edits: bool = False
 
 
+def _account_row(session: Session, name: str) -> Account:
+    account = session.scalar(select(Account).where(Account.name == name))
+    if account is None:
+        raise NotFound(f"No account named '{name}'. Add it with 'st-spectrum account add'.")
+    return account
+
+
+def _connection_row(session: Session, name: str) -> Connection:
+    row = session.scalar(select(Connection).where(Connection.name == name))
+    if row is None:
+        raise NotFound(f"No connection named '{name}'. See 'st-spectrum connection list', or "
+                       "add one with 'st-spectrum connection add'.")
+    return row
+
+
 class Store:
     def __init__(self, engine: Engine, secrets: SecretBox) -> None:
         self.engine = engine
@@ -111,11 +126,7 @@ class Store:
 
     def account(self, name: str) -> AccountConfig:
         with self.session() as session:
-            account = session.scalar(select(Account).where(Account.name == name))
-            if account is None:
-                raise NotFound(f"No account named '{name}'. Add it with "
-                               "'st-spectrum account add'.")
-            return self._account_config(account)
+            return self._account_config(_account_row(session, name))
 
     def account_by_id(self, account_id: int) -> AccountConfig:
         with self.session() as session:
@@ -159,11 +170,7 @@ class Store:
 
     def connection(self, name: str) -> ConnectionConfig:
         with self.session() as session:
-            row = session.scalar(select(Connection).where(Connection.name == name))
-            if row is None:
-                raise NotFound(f"No connection named '{name}'. See 'st-spectrum connection "
-                               "list', or add one with 'st-spectrum connection add'.")
-            return self._connection_config(row)
+            return self._connection_config(_connection_row(session, name))
 
     def connections(self) -> list[ConnectionConfig]:
         with self.session() as session:
@@ -173,9 +180,7 @@ class Store:
     def update_connection(self, name: str, **changes: Any) -> ConnectionConfig:
         """Change plain settings; secrets go through :meth:`set_connection_secret`."""
         with self.session() as session:
-            row = session.scalar(select(Connection).where(Connection.name == name))
-            if row is None:
-                raise NotFound(f"No connection named '{name}'.")
+            row = _connection_row(session, name)
             for key, value in changes.items():
                 if key.endswith("_encrypted") or not hasattr(row, key):
                     raise ValueError(f"'{key}' is not a connection setting")
@@ -185,9 +190,7 @@ class Store:
     def set_connection_secret(self, name: str, *, authorization_id: str | None = None,
                               client_secret: str | None = None) -> None:
         with self.session() as session:
-            row = session.scalar(select(Connection).where(Connection.name == name))
-            if row is None:
-                raise NotFound(f"No connection named '{name}'.")
+            row = _connection_row(session, name)
             if authorization_id is not None:
                 row.authorization_id_encrypted = self.secrets.encrypt(authorization_id)
             if client_secret is not None:
@@ -388,9 +391,7 @@ class Store:
     def set_webhook(self, account_name: str, *, secret_digest: str,
                     webhook_id: int | None) -> None:
         with self.session() as session:
-            account = session.scalar(select(Account).where(Account.name == account_name))
-            if account is None:
-                raise NotFound(f"No account named '{account_name}'.")
+            account = _account_row(session, account_name)
             account.webhook_secret_digest = secret_digest
             account.webhook_id = webhook_id
 
