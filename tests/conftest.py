@@ -212,6 +212,18 @@ def isolated_database(tmp_path: Path) -> Iterator[tuple[str, str]]:
         yield url, _dbos_schema_of(url)
 
 
+@pytest.fixture(scope="module")
+def module_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Like ``isolated_database``, shared by one test module (its web app and send runtime
+    start once per module)."""
+    postgres = _configured_postgres()
+    if postgres is None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('module') / 'module.db'}", "dbos"
+        return
+    with _postgres_schema(postgres, "mod") as url:
+        yield url, _dbos_schema_of(url)
+
+
 @pytest.fixture
 def durable_settings(settings: Settings, isolated_database: tuple[str, str]) -> Settings:
     """``settings`` on an isolated database (see ``isolated_database``)."""

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     log_level: str | None = None
     """Unset: WARNING for commands, INFO for the server and workers."""
     log_format: str = Field(default="console", pattern="^(console|json)$")
+    secure_cookies: bool = False
+    """Mark the web app's cookies Secure even when a request reached it over plain HTTP.
+    Requests that arrive over HTTPS (directly, or via a proxy's X-Forwarded-Proto from an
+    address in FORWARDED_ALLOW_IPS) always get Secure cookies; set this behind a TLS proxy
+    that does not say so."""
 
     @field_validator("home", mode="after")
     @classmethod

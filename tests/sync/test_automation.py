@@ -23,9 +23,10 @@ from servicetrade_spectrum.sync import (
     ClientPool,
     RegisteredWebhook,
     SendRequest,
+    SendService,
     register_webhook,
 )
-from servicetrade_spectrum.web import create_app
+from servicetrade_spectrum.web import WebServices, create_app
 
 CONNECTION = "Main"
 ACCOUNT = "Northwind"
@@ -67,8 +68,11 @@ def automation(configured: Store, clients: ClientPool, collected: Collected) -> 
 
 
 @pytest.fixture
-def web_url(configured: Store, collected: Collected) -> Iterator[str]:
-    with BackgroundServer(create_app(configured, wake=collected.woken.set)) as server:
+def web_url(configured: Store, settings: Settings, clients: ClientPool,
+            collected: Collected) -> Iterator[str]:
+    services = WebServices(settings, configured, clients, SendService(configured, clients),
+                           wake=collected.woken.set)
+    with BackgroundServer(create_app(services)) as server:
         yield server.url
 
 

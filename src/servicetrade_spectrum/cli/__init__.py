@@ -10,6 +10,7 @@ from servicetrade_spectrum.cli.bulk import bulk_send, retry_failed
 from servicetrade_spectrum.cli.demo_command import demo
 from servicetrade_spectrum.cli.send import history, send
 from servicetrade_spectrum.cli.serve import serve, worker
+from servicetrade_spectrum.cli.user import token_app, user_app
 
 __all__ = ["app", "main"]
 
@@ -31,6 +32,8 @@ app.command()(worker)
 app.command()(demo)
 app.add_typer(rule.app, name="rule")
 app.add_typer(webhook.app, name="webhook")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 app.add_typer(emulate.app, name="emulate")
 
 

@@ -33,7 +33,7 @@ from servicetrade_spectrum.sync import (
     SendService,
     register_webhook,
 )
-from servicetrade_spectrum.web import create_app
+from servicetrade_spectrum.web import WebServices, create_app
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
 from servicetrade_spectrum.workflows._automation_loop import AutomationLoop
 
@@ -87,14 +87,16 @@ def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int,
         stack.callback(clients.close)
         _configure(store, f"{servicetrade.url}/api", f"{spectrum.url}/ws")
         # The product as `st-spectrum serve` runs it: send workers, automation, web app.
-        runtime = DurableRuntime(settings, store, SendService(store, clients),
-                                 role="serve").start()
+        sender = SendService(store, clients)
+        runtime = DurableRuntime(settings, store, sender, role="serve").start()
         stack.callback(runtime.stop, drain_seconds=2)
         queue = SendQueue(settings)
         stack.callback(queue.close)
         automation = AutomationLoop(settings, store, clients, queue).start()
         stack.callback(automation.stop)
-        web = stack.enter_context(BackgroundServer(create_app(store, wake=automation.wake),
+        services = WebServices(settings, store, clients, sender, queue=queue,
+                               wake=automation.wake)
+        web = stack.enter_context(BackgroundServer(create_app(services),
                                                    port=_free(web_port)))
         connection_id = store.connection(CONNECTION).id
         results = _send_examples(queue, connection_id)

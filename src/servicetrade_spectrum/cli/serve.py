@@ -23,7 +23,7 @@ def serve(
 
     from servicetrade_spectrum.logs import configure_logging
     from servicetrade_spectrum.serving import listening_socket
-    from servicetrade_spectrum.web import create_app
+    from servicetrade_spectrum.web import WebServices, create_app
     from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
     from servicetrade_spectrum.workflows._automation_loop import AutomationLoop
 
@@ -34,9 +34,11 @@ def serve(
         automation = AutomationLoop(ctx.settings, ctx.store, ctx.clients, queue).start()
         sock = listening_socket(host, port)
         bound = sock.getsockname()[1]
-        stdout.print(f"st-spectrum serving on http://{host}:{bound} (webhooks at "
-                     f"/hooks/servicetrade/<secret>); send workers running.", markup=False)
-        app = create_app(ctx.store, wake=automation.wake)
+        stdout.print(f"st-spectrum serving on http://{host}:{bound} (sign in at /login; "
+                     f"REST API docs at /docs; webhooks at /hooks/servicetrade/<secret>); "
+                     f"send workers running.", markup=False)
+        app = create_app(WebServices(ctx.settings, ctx.store, ctx.clients, ctx.sender,
+                                     queue=queue, wake=automation.wake))
         config = uvicorn.Config(app, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=5)
         try:

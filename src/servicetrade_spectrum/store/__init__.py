@@ -12,21 +12,39 @@ from servicetrade_spectrum.store._records import (
     AttemptRecord,
     BulkRunRecord,
     ConnectionConfig,
+    HistoryFilter,
+    HistoryPage,
 )
 from servicetrade_spectrum.store._secrets import SecretBox, SecretKeyMismatch, load_secret_box
 from servicetrade_spectrum.store._store import AlreadyExists, NewConnection, NotFound, Store
+from servicetrade_spectrum.store._users import (
+    API_TOKEN_PREFIX,
+    SESSION_LIFETIME,
+    ApiTokenRecord,
+    BrowserSession,
+    UserRecord,
+    Users,
+)
 
 __all__ = [
+    "API_TOKEN_PREFIX",
+    "SESSION_LIFETIME",
     "AccountConfig",
     "AlreadyExists",
+    "ApiTokenRecord",
     "AttemptRecord",
+    "BrowserSession",
     "BulkRunRecord",
     "ConnectionConfig",
+    "HistoryFilter",
+    "HistoryPage",
     "NewConnection",
     "NotFound",
     "SecretBox",
     "SecretKeyMismatch",
     "Store",
+    "UserRecord",
+    "Users",
     "create_database_engine",
     "current_revision",
     "head_revision",

@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Account", "Base", "BulkRun", "Connection", "Executor", "Rule", "SendLock",
-           "SyncAttempt", "WebhookMessage"]
+__all__ = ["Account", "ApiToken", "Base", "BulkRun", "Connection", "Executor", "Rule",
+           "SendLock", "SyncAttempt", "User", "WebSession", "WebhookMessage"]
 
 
 class Base(DeclarativeBase):
@@ -85,6 +85,11 @@ class SyncAttempt(Base):
     __table_args__ = (
         Index("ix_sync_attempts_job_connection", "job_id", "connection_id", "id"),
         Index("ix_sync_attempts_started", "started_at"),
+        # The history page: an account's attempts, newest first, under each filter.
+        Index("ix_sync_attempts_account", "account_id", "id"),
+        Index("ix_sync_attempts_account_connection", "account_id", "connection_id", "id"),
+        Index("ix_sync_attempts_account_status", "account_id", "status", "id"),
+        Index("ix_sync_attempts_account_kind", "account_id", "failure_kind", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -213,3 +218,50 @@ class BulkRun(Base):
     triggered_by: Mapped[str] = mapped_column(String(200), default="")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class User(Base):
+    """A person who signs in to the web app; they see and act on their account only."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    """Lower-cased, so sign-in is case-insensitive."""
+    password_hash: Mapped[str] = mapped_column(String(200))
+    """argon2id, with its parameters and salt."""
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    account: Mapped[Account] = relationship()
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so
+    a copy of the database cannot be used to sign in."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    """Every form of this session carries it; a POST without it is refused."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A personal REST API token (``Authorization: Bearer ...``); stored as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)

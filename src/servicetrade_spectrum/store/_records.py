@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["AccountConfig", "AttemptRecord", "BulkRunRecord", "ConnectionConfig"]
+__all__ = ["AccountConfig", "AttemptRecord", "BulkRunRecord", "ConnectionConfig", "HistoryFilter",
+           "HistoryPage"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class AttemptRecord:
     comment_posted: bool
     comment_text: str
     stage: str = ""
+    account_id: int = 0
+    connection_id: int = 0
 
     def summary(self) -> dict[str, Any]:
         """The ``history --json`` shape: one attempt, without the raw bodies."""
@@ -113,3 +116,24 @@ class BulkRunRecord:
     triggered_by: str
     started_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which attempts of one account the history page and API show (all given must match)."""
+
+    account_id: int
+    connection_id: int | None = None
+    status: str | None = None  # running, sent, failed
+    failure_kind: str | None = None
+    job_id: int | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of attempts, newest first; ``older_than`` is the cursor of the next page."""
+
+    attempts: list[AttemptRecord]
+    older_than: int | None

@@ -35,8 +35,11 @@ from servicetrade_spectrum.store._records import (
     AttemptRecord,
     BulkRunRecord,
     ConnectionConfig,
+    HistoryFilter,
+    HistoryPage,
 )
 from servicetrade_spectrum.store._secrets import SecretBox, load_secret_box
+from servicetrade_spectrum.store._users import Users
 
 __all__ = ["AlreadyExists", "NewConnection", "NotFound", "Store"]
 
@@ -95,6 +98,7 @@ class Store:
         self.engine = engine
         self.secrets = secrets
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.users = Users(self.session)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -172,10 +176,21 @@ class Store:
         with self.session() as session:
             return self._connection_config(_connection_row(session, name))
 
-    def connections(self) -> list[ConnectionConfig]:
+    def connections(self, *, account_id: int | None = None) -> list[ConnectionConfig]:
         with self.session() as session:
-            rows = session.scalars(select(Connection).order_by(Connection.name))
-            return [self._connection_config(row) for row in rows]
+            query = select(Connection).order_by(Connection.name)
+            if account_id is not None:
+                query = query.where(Connection.account_id == account_id)
+            return [self._connection_config(row) for row in session.scalars(query)]
+
+    def account_connection(self, account_id: int, connection_id: int) -> ConnectionConfig:
+        """The account's connection with this ID; another account's is :class:`NotFound`
+        (never told apart from one that does not exist)."""
+        with self.session() as session:
+            row = session.get(Connection, connection_id)
+            if row is None or row.account_id != account_id:
+                raise NotFound(f"No connection with ID {connection_id} in this account.")
+            return self._connection_config(row)
 
     def update_connection(self, name: str, **changes: Any) -> ConnectionConfig:
         """Change plain settings; secrets go through :meth:`set_connection_secret`."""
@@ -249,6 +264,12 @@ class Store:
                 started = _aware(attempt.started_at)
                 attempt.duration_ms = int((attempt.finished_at - started).total_seconds() * 1000)
 
+    def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
+        """The attempt a durable send (workflow ``run_id``) recorded, once it has one."""
+        with self.session() as session:
+            row = session.scalar(select(SyncAttempt).where(SyncAttempt.run_id == run_id))
+            return self._attempt_record(session, row) if row is not None else None
+
     def attempt(self, attempt_id: int) -> AttemptRecord:
         with self.session() as session:
             row = session.get(SyncAttempt, attempt_id)
@@ -290,6 +311,46 @@ class Store:
             rows = session.scalars(query.order_by(SyncAttempt.id.desc()).limit(limit))
             return [self._attempt_record(session, row) for row in rows]
 
+    def history_page(self, where: HistoryFilter, *, older_than: int | None = None,
+                     limit: int = 50) -> HistoryPage:
+        """One page of an account's attempts, newest first (keyset paging on the ID, so a
+        deep page costs what the first does)."""
+        query = select(SyncAttempt).where(SyncAttempt.account_id == where.account_id)
+        if where.connection_id is not None:
+            query = query.where(SyncAttempt.connection_id == where.connection_id)
+        if where.status:
+            query = query.where(SyncAttempt.status == where.status)
+        if where.failure_kind:
+            query = query.where(SyncAttempt.failure_kind == where.failure_kind)
+        if where.job_id is not None:
+            query = query.where(SyncAttempt.job_id == where.job_id)
+        if where.started_from is not None:
+            query = query.where(SyncAttempt.started_at >= where.started_from)
+        if where.started_before is not None:
+            query = query.where(SyncAttempt.started_at < where.started_before)
+        if older_than is not None:
+            query = query.where(SyncAttempt.id < older_than)
+        with self.session() as session:
+            rows = list(session.scalars(query.order_by(SyncAttempt.id.desc()).limit(limit + 1)))
+            names = dict(session.execute(select(Connection.id, Connection.name).where(
+                Connection.account_id == where.account_id)).tuples())
+            records = [self._attempt_record(session, row, names) for row in rows[:limit]]
+        return HistoryPage(records, rows[limit - 1].id if len(rows) > limit else None)
+
+    def latest_attempts_of_jobs(self, account_id: int,
+                                job_ids: list[int]) -> dict[tuple[int, int], AttemptRecord]:
+        """(job ID, connection ID) -> the latest attempt, for the jobs list."""
+        if not job_ids:
+            return {}
+        with self.session() as session:
+            latest = (select(func.max(SyncAttempt.id))
+                      .where(SyncAttempt.account_id == account_id,
+                             SyncAttempt.job_id.in_(job_ids))
+                      .group_by(SyncAttempt.job_id, SyncAttempt.connection_id))
+            rows = session.scalars(select(SyncAttempt).where(SyncAttempt.id.in_(latest)))
+            return {(row.job_id, row.connection_id): self._attempt_record(session, row)
+                    for row in rows}
+
     def latest_failures(self, connection_id: int) -> list[AttemptRecord]:
         """The attempts that failed and are their job's latest on the connection (a job sent
         or being sent since is left out), oldest first."""
@@ -303,11 +364,16 @@ class Store:
                                    .order_by(SyncAttempt.id))
             return [self._attempt_record(session, row) for row in rows]
 
-    def _attempt_record(self, session: Session, row: SyncAttempt) -> AttemptRecord:
-        connection = session.get(Connection, row.connection_id)
+    def _attempt_record(self, session: Session, row: SyncAttempt,
+                        connection_names: dict[int, str] | None = None) -> AttemptRecord:
+        if connection_names is not None:
+            connection_name = connection_names.get(row.connection_id, "")
+        else:
+            connection = session.get(Connection, row.connection_id)
+            connection_name = connection.name if connection else ""
         return AttemptRecord(
             id=row.id, job_id=row.job_id, job_number=row.job_number,
-            connection=connection.name if connection else "", trigger=row.trigger,
+            connection=connection_name, trigger=row.trigger,
             triggered_by=row.triggered_by, status=row.status,
             started_at=_aware(row.started_at),
             finished_at=_aware(row.finished_at) if row.finished_at else None,
@@ -319,7 +385,8 @@ class Store:
             request_body=row.request_body, response_body=row.response_body,
             http_status=row.http_status, tries=row.tries,
             external_id_written=row.external_id_written, comment_posted=row.comment_posted,
-            comment_text=row.comment_text, stage=row.stage)
+            comment_text=row.comment_text, stage=row.stage, account_id=row.account_id,
+            connection_id=row.connection_id)
 
     # -- bulk runs ---------------------------------------------------------------------------
     def unfinished_bulk_run(self, connection_id: int, selection_key: str) -> BulkRunRecord | None:

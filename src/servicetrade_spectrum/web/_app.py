@@ -1,22 +1,121 @@
-"""The web application: webhook intake now; pages and the REST API grow here."""
+"""The web application: pages (Jinja2), the REST API (``/api/v1``, OpenAPI at ``/docs``) and
+the ServiceTrade webhook intake."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import RedirectResponse, Response
 
 from servicetrade_spectrum import __version__
-from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.store import NotFound
+from servicetrade_spectrum.web import api, pages
+from servicetrade_spectrum.web._errors import ApiProblem, PageProblem, SignInRequired
 from servicetrade_spectrum.web._hooks import hooks_router
+from servicetrade_spectrum.web._services import WebServices
+from servicetrade_spectrum.web._templates import render
 
 __all__ = ["create_app"]
 
+_TITLES = {400: "That request is not valid", 401: "Sign-in needed", 403: "Not allowed",
+           404: "Not found", 405: "Not allowed", 409: "Conflict", 429: "Too many attempts",
+           503: "Unavailable"}
 
-def create_app(store: Store, *, wake: Callable[[], None] = lambda: None) -> FastAPI:
-    app = FastAPI(title="st-spectrum", version=__version__, docs_url="/docs",
-                  redoc_url=None)
-    app.include_router(hooks_router(store, wake))
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    # /docs loads Swagger UI from a CDN; every other page needs nothing from elsewhere.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; form-action 'self'",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _problem(request: Request, status: int, message: str, code: str = "") -> Response:
+    if _is_api(request):
+        return JSONResponse({"error": {"code": code or _code(status), "message": message}},
+                            status_code=status)
+    return render(request, "error.html", {"title": _TITLES.get(status, "Error"),
+                                          "message": message}, status_code=status)
+
+
+def _code(status: int) -> str:
+    return {400: "invalid_request", 401: "unauthenticated", 403: "forbidden",
+            404: "not_found", 405: "method_not_allowed", 409: "conflict",
+            422: "invalid_request", 503: "unavailable"}.get(status, "error")
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(exc.location, status_code=303)
+
+    @app.exception_handler(PageProblem)
+    async def page_problem(request: Request, exc: PageProblem) -> Response:
+        return _problem(request, exc.status, exc.message)
+
+    @app.exception_handler(ApiProblem)
+    async def api_problem(request: Request, exc: ApiProblem) -> Response:
+        response = _problem(request, exc.status, exc.message, exc.code)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return _problem(request, 404, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = (exc.detail if isinstance(exc.detail, str) and exc.status_code != 404
+                   else "There is nothing at this address in your account.")
+        return _problem(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = f"{where}: {first.get('msg', 'invalid')}" if where else "Invalid request."
+        if _is_api(request):
+            return JSONResponse({"error": {"code": "invalid_request", "message": message,
+                                           "details": exc.errors()}}, status_code=422)
+        return _problem(request, 400, message)
+
+
+def create_app(services: WebServices) -> FastAPI:
+    app = FastAPI(title="st-spectrum", version=__version__, docs_url="/docs", redoc_url=None,
+                  description="Send ServiceTrade jobs to Trimble Spectrum as work orders. "
+                              "Authenticate with 'Authorization: Bearer <token>' (make one "
+                              "with 'st-spectrum token create --user EMAIL').")
+    app.state.services = services
+    _install_error_pages(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy" and request.url.path.startswith("/docs"):
+                continue
+            response.headers.setdefault(name, value)
+        if not _is_api(request) and "cache-control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"  # pages carry account data
+        return response
+
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))),
+              name="static")
+    app.include_router(hooks_router(services.store, services.wake))
+    for router in pages.routers():
+        app.include_router(router)
+    app.include_router(api.router(), prefix="/api/v1")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
