@@ -73,6 +73,7 @@ class WebEnvironment:
     spectrum_url: str
     servicetrade_url: str
     jobs: seed.NotableJobs
+    services: WebServices
     _clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, email: str | None = ADMIN) -> httpx.Client:
@@ -132,7 +133,8 @@ def web_env(tmp_path_factory: pytest.TempPathFactory,
         sender = SendService(store, clients, poll_interval=0.02)
         runtime = DurableRuntime(settings, store, sender, role="serve").start()
         queue = SendQueue(settings)
-        app = create_app(WebServices(settings, store, clients, sender, queue=queue))
+        services = WebServices(settings, store, clients, sender, queue=queue)
+        app = create_app(services)
         environment = None
         try:
             with BackgroundServer(app) as web:
@@ -140,7 +142,7 @@ def web_env(tmp_path_factory: pytest.TempPathFactory,
                     url=web.url, settings=settings, store=store, spectrum=spectrum,
                     servicetrade=servicetrade, other_servicetrade=other,
                     spectrum_url=spectrum_url, servicetrade_url=servicetrade_url,
-                    jobs=seed.notable_jobs())
+                    jobs=seed.notable_jobs(), services=services)
                 yield environment
         finally:
             if environment is not None:

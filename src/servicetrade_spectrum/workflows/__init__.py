@@ -7,6 +7,7 @@ from servicetrade_spectrum.workflows._runtime import (
     SendQueue,
     server_running,
 )
-from servicetrade_spectrum.workflows._send_workflow import send_job
+from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, send_job
 
-__all__ = ["APP_VERSION", "QUEUE", "DurableRuntime", "SendQueue", "send_job", "server_running"]
+__all__ = ["APP_VERSION", "QUEUE", "WORKFLOW_NAME", "DurableRuntime", "SendQueue", "send_job",
+           "server_running"]

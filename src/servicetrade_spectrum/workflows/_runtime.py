@@ -24,6 +24,7 @@ import uuid
 from typing import Any
 
 from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions
+from dbos._error import DBOSNonExistentWorkflowError
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.logs import get_logger
@@ -96,6 +97,14 @@ class SendQueue:
         return self._client.enqueue(self.options(request, connection_id, workflow_id=workflow_id),
                                     request.job_id, request.connection, request.trigger,
                                     request.triggered_by)
+
+    def status(self, workflow_id: str) -> Any | None:
+        """DBOS's ``WorkflowStatus`` of a send (``.status``, ``.error``, ``.input``), or None
+        when there is no such workflow."""
+        try:
+            return self._client.retrieve_workflow(workflow_id).get_status()
+        except DBOSNonExistentWorkflowError:
+            return None
 
     def result(self, handle: Any) -> SendResult:
         result = handle.get_result(polling_interval_sec=self._poll)
