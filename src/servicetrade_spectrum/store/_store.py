@@ -183,6 +183,16 @@ class Store:
                 query = query.where(Connection.account_id == account_id)
             return [self._connection_config(row) for row in session.scalars(query)]
 
+    def account_connection_named(self, account_id: int, name: str) -> ConnectionConfig:
+        """The account's connection of this name; another account's is :class:`NotFound`."""
+        with self.session() as session:
+            row = session.scalar(select(Connection).where(Connection.name == name,
+                                                          Connection.account_id == account_id))
+            if row is None:
+                raise NotFound(f"No connection named '{name}' in this account: see the "
+                               "connections page, or GET /api/v1/connections.")
+            return self._connection_config(row)
+
     def account_connection(self, account_id: int, connection_id: int) -> ConnectionConfig:
         """The account's connection with this ID; another account's is :class:`NotFound`
         (never told apart from one that does not exist)."""
