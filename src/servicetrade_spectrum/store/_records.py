@@ -133,7 +133,9 @@ class HistoryFilter:
 
 @dataclass(frozen=True)
 class HistoryPage:
-    """One page of attempts, newest first; ``older_than`` is the cursor of the next page."""
+    """One page of attempts, newest first; ``older_than`` is the cursor of the next (older)
+    page, ``newer_than`` of the previous (newer) one; None when there is no such page."""
 
     attempts: list[AttemptRecord]
     older_than: int | None
+    newer_than: int | None = None

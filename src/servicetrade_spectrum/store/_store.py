@@ -322,9 +322,10 @@ class Store:
             return [self._attempt_record(session, row) for row in rows]
 
     def history_page(self, where: HistoryFilter, *, older_than: int | None = None,
-                     limit: int = 50) -> HistoryPage:
+                     newer_than: int | None = None, limit: int = 50) -> HistoryPage:
         """One page of an account's attempts, newest first (keyset paging on the ID, so a
-        deep page costs what the first does)."""
+        deep page costs what the first does). ``newer_than`` pages back towards the newest:
+        the ``limit`` attempts just above that ID."""
         query = select(SyncAttempt).where(SyncAttempt.account_id == where.account_id)
         if where.connection_id is not None:
             query = query.where(SyncAttempt.connection_id == where.connection_id)
@@ -338,14 +339,34 @@ class Store:
             query = query.where(SyncAttempt.started_at >= where.started_from)
         if where.started_before is not None:
             query = query.where(SyncAttempt.started_at < where.started_before)
-        if older_than is not None:
-            query = query.where(SyncAttempt.id < older_than)
         with self.session() as session:
-            rows = list(session.scalars(query.order_by(SyncAttempt.id.desc()).limit(limit + 1)))
+            if newer_than is not None:
+                rows = list(session.scalars(query.where(SyncAttempt.id > newer_than)
+                                            .order_by(SyncAttempt.id).limit(limit + 1)))
+                more_newer = len(rows) > limit
+                rows = rows[:limit][::-1]
+                more_older = bool(rows) and self._any_attempt(
+                    session, query.where(SyncAttempt.id < rows[-1].id))
+            else:
+                below = (query if older_than is None
+                         else query.where(SyncAttempt.id < older_than))
+                rows = list(session.scalars(below.order_by(SyncAttempt.id.desc())
+                                            .limit(limit + 1)))
+                more_older = len(rows) > limit
+                rows = rows[:limit]
+                more_newer = older_than is not None and bool(rows) and self._any_attempt(
+                    session, query.where(SyncAttempt.id > rows[0].id))
             names = dict(session.execute(select(Connection.id, Connection.name).where(
                 Connection.account_id == where.account_id)).tuples())
-            records = [self._attempt_record(session, row, names) for row in rows[:limit]]
-        return HistoryPage(records, rows[limit - 1].id if len(rows) > limit else None)
+            records = [self._attempt_record(session, row, names) for row in rows]
+        if not records:
+            return HistoryPage([], None, None)
+        return HistoryPage(records, records[-1].id if more_older else None,
+                           records[0].id if more_newer else None)
+
+    @staticmethod
+    def _any_attempt(session: Session, query: Any) -> bool:
+        return session.scalar(query.with_only_columns(SyncAttempt.id).limit(1)) is not None
 
     def latest_attempts_of_jobs(self, account_id: int,
                                 job_ids: list[int]) -> dict[tuple[int, int], AttemptRecord]:
