@@ -102,3 +102,16 @@ def test_session_and_api_tokens_are_not_stored_in_the_clear(web_env: WebEnvironm
     assert session_token not in dump
     assert api_token not in dump
     assert PASSWORD not in dump
+
+
+def test_a_sign_in_link_works_once(web_env: WebEnvironment) -> None:
+    user = web_env.store.users.by_email(OFFICE)
+    assert user is not None
+    token = web_env.store.users.create_sign_in_link(user.id)
+    client = web_env.client(None)
+    first = client.get(f"/login/link/{token}")
+    assert first.status_code == 303
+    assert client.get("/jobs").status_code == 200
+    again = web_env.client(None).get(f"/login/link/{token}")
+    assert again.status_code == 401
+    assert "expired or was used already" in again.text

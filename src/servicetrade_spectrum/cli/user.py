@@ -73,6 +73,25 @@ def set_password(
                  markup=False)
 
 
+@user_app.command("link")
+def sign_in_link(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    base_url: Annotated[str, typer.Option(help="Where the web app is served.")
+                        ] = "http://127.0.0.1:8400",
+    minutes: Annotated[int, typer.Option(min=1, max=24 * 60,
+                                         help="How long the link stays good.")] = 15,
+) -> None:
+    """Print a one-time sign-in link for a user (first sign-in, or a forgotten password)."""
+    from datetime import timedelta
+
+    with app_context() as ctx:
+        user = ctx.store.users.by_email(email)
+        if user is None:
+            fail(f"No user {email}. Add one with 'st-spectrum user add'.")
+        token = ctx.store.users.create_sign_in_link(user.id, timedelta(minutes=minutes))
+    typer.echo(f"{base_url.rstrip('/')}/login/link/{token}")
+
+
 @token_app.command("create")
 def create_token(
     user: Annotated[str, typer.Option("--user", help="The email of the token's owner.")],

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Account", "ApiToken", "Base", "BulkRun", "Connection", "Executor", "Rule",
-           "SendLock", "SyncAttempt", "User", "WebSession", "WebhookMessage"]
+           "SendLock", "SignInLink", "SyncAttempt", "User", "WebSession", "WebhookMessage"]
 
 
 class Base(DeclarativeBase):
@@ -265,3 +265,14 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                           nullable=True)
+
+
+class SignInLink(Base):
+    """A one-time sign-in link (``st-spectrum user link``, the demo): its token's SHA-256,
+    good once and for minutes."""
+
+    __tablename__ = "sign_in_links"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

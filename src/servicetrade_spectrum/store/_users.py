@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from servicetrade_spectrum.store._models import ApiToken, User, WebSession
+from servicetrade_spectrum.store._models import ApiToken, SignInLink, User, WebSession
 
 __all__ = ["API_TOKEN_PREFIX", "SESSION_LIFETIME", "ApiTokenRecord", "BrowserSession",
            "UserRecord", "Users", "normalize_email"]
@@ -174,6 +174,28 @@ class Users:
     def end_session(self, token: str) -> None:
         with self._session() as session:
             session.execute(delete(WebSession).where(WebSession.token_digest == _digest(token)))
+
+    # -- one-time sign-in links ------------------------------------------------------------------
+    def create_sign_in_link(self, user_id: int, lifetime: timedelta = timedelta(minutes=15)
+                            ) -> str:
+        """A token for ``/login/link/<token>``: signs the user in once, within ``lifetime``."""
+        token = secrets.token_urlsafe(32)
+        with self._session() as session:
+            session.add(SignInLink(token_digest=_digest(token), user_id=user_id,
+                                   expires_at=_now() + lifetime))
+        return token
+
+    def use_sign_in_link(self, token: str) -> UserRecord | None:
+        """The link's user, once: the link is deleted whether or not it was still good."""
+        with self._session() as session:
+            row = session.get(SignInLink, _digest(token))
+            if row is None:
+                return None
+            session.delete(row)
+            if _aware(row.expires_at) < _now():
+                return None
+            user = session.get(User, row.user_id)
+            return self._record(user) if user is not None else None
 
     # -- API tokens ---------------------------------------------------------------------------
     def create_token(self, user_id: int, name: str = "") -> str:

@@ -97,6 +97,21 @@ async def login(request: Request, email: Annotated[str, Form()],
     return response
 
 
+@router.get("/login/link/{token}")
+async def login_by_link(request: Request, token: str) -> Response:
+    """A one-time sign-in link (``st-spectrum user link``, the demo)."""
+    store = services_of(request).store
+    user = await run_in_threadpool(store.users.use_sign_in_link, token)
+    if user is None:
+        return _login_page(request, next_url="/jobs", status_code=401,
+                           error="This sign-in link has expired or was used already: sign in "
+                                 "with your password, or ask for a new link.")
+    session_token, _session = await run_in_threadpool(store.users.start_session, user.id)
+    response = RedirectResponse("/jobs", status_code=303)
+    set_session_cookie(response, request, session_token, int(SESSION_LIFETIME.total_seconds()))
+    return response
+
+
 @router.post("/logout")
 async def logout(request: Request, viewer: SignedInForm) -> Response:
     await run_in_threadpool(services_of(request).store.users.end_session, viewer.token)

@@ -1,4 +1,4 @@
-"""web app: users, browser sessions, API tokens; history indexes per account
+"""web app: users, browser sessions, API tokens, sign-in links; history indexes per account
 
 Revision ID: 0005_web_users
 Revises: 0004_bulk_runs
@@ -57,6 +57,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_digest')
     )
     op.create_index('ix_api_tokens_user', 'api_tokens', ['user_id'], unique=False)
+    op.create_table('sign_in_links',
+    sa.Column('token_digest', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_digest')
+    )
     for name, columns in _HISTORY_INDEXES.items():
         op.create_index(name, 'sync_attempts', columns, unique=False)
 
@@ -64,6 +71,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in _HISTORY_INDEXES:
         op.drop_index(name, table_name='sync_attempts')
+    op.drop_table('sign_in_links')
     op.drop_index('ix_api_tokens_user', table_name='api_tokens')
     op.drop_table('api_tokens')
     op.drop_index('ix_web_sessions_user', table_name='web_sessions')
