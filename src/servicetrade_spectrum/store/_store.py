@@ -221,6 +221,37 @@ class Store:
             if client_secret is not None:
                 row.client_secret_encrypted = self.secrets.encrypt(client_secret)
 
+    def update_account_connection(self, account_id: int, connection_id: int, *,
+                                  authorization_id: str | None = None,
+                                  client_secret: str | None = None,
+                                  **changes: Any) -> ConnectionConfig:
+        """Change an account's connection in one transaction: plain settings (the name
+        included) and any secret given (``None`` keeps it; a blank client secret removes it).
+
+        For the web app, where a connection is addressed by ID and a rename must not race
+        another account's new connection: a taken name is :class:`AlreadyExists`, another
+        account's connection :class:`NotFound`.
+        """
+        try:
+            with self.session() as session:
+                row = session.get(Connection, connection_id)
+                if row is None or row.account_id != account_id:
+                    raise NotFound(f"No connection with ID {connection_id} in this account.")
+                for key, value in changes.items():
+                    if key.endswith("_encrypted") or key in ("id", "account_id") \
+                            or not hasattr(row, key):
+                        raise ValueError(f"'{key}' is not a connection setting")
+                    setattr(row, key, value)
+                if authorization_id is not None:
+                    row.authorization_id_encrypted = self.secrets.encrypt(authorization_id)
+                if client_secret is not None:
+                    row.client_secret_encrypted = (self.secrets.encrypt(client_secret)
+                                                   if client_secret else "")
+        except IntegrityError as exc:
+            raise AlreadyExists(f"A connection named '{changes.get('name')}' already "
+                                "exists.") from exc
+        return self.account_connection(account_id, connection_id)
+
     def _connection_config(self, row: Connection) -> ConnectionConfig:
         what = f"a secret of connection '{row.name}'"
         return ConnectionConfig(
@@ -484,6 +515,22 @@ class Store:
             if row is None:
                 raise NotFound(f"No rule {rule_id}. See 'st-spectrum rule list'.")
             session.delete(row)
+
+    def remove_account_rule(self, account_id: int, rule_id: int) -> Rule:
+        """Remove a rule of one of the account's connections; another account's rule is
+        :class:`NotFound`, like one that does not exist. Returns the removed rule."""
+        with self.session() as session:
+            found = session.execute(
+                select(RuleRow, Connection.name)
+                .join(Connection, Connection.id == RuleRow.connection_id)
+                .where(RuleRow.id == rule_id, Connection.account_id == account_id)).first()
+            if found is None:
+                raise NotFound(f"No rule {rule_id} in this account: reload the connections "
+                               "page to see the current rules.")
+            row, name = found
+            removed = Rule(row.id, name, Trigger(row.trigger), row.value, row.job_type)
+            session.delete(row)
+            return removed
 
     # -- webhooks --------------------------------------------------------------------------
     def set_webhook(self, account_name: str, *, secret_digest: str,

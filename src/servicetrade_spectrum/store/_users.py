@@ -130,6 +130,16 @@ class Users:
                 user.password_hash = _hasher.hash(password)
                 session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
+    def set_admin(self, account_id: int, user_id: int, is_admin: bool) -> UserRecord | None:
+        """Give or take the admin role of one of the account's users (the users page).
+        Another account's user is None, like one that does not exist."""
+        with self._session() as session:
+            user = session.get(User, user_id)
+            if user is None or user.account_id != account_id:
+                return None
+            user.is_admin = is_admin
+            return self._record(user)
+
     def authenticate(self, email: str, password: str) -> UserRecord | None:
         """The user, when the password is theirs; None otherwise (same time either way)."""
         with self._session() as session:
