@@ -254,6 +254,44 @@ class ServiceTradeClient:
                               location=location.result() if location else None,
                               contract=contract.result() if contract else None)
 
+    def _list_records(self, entity: Entity, key: str, model: type[ModelT], *, what: str,
+                      page_size: int) -> list[ModelT]:
+        """Every record of a list, with external IDs, in as few calls as the list allows.
+
+        Read at the largest page size by default: an account may have thousands of records,
+        and each page is a round trip. A listed record that carries ``externalIds`` needs
+        nothing more; only one that lacks them (some ServiceTrade answers omit them) is
+        completed from the ExternalId resource, a few at a time.
+        """
+        if not 1 <= page_size <= _MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{_MAX_PAGE_SIZE} (ServiceTrade's limit)")
+        items = list(self._pages(f"/{entity}", {"limit": page_size}, key=key, what=what))
+        lacking = [i for i, item in enumerate(items)
+                   if isinstance(item, dict) and "externalIds" not in item
+                   and isinstance(item.get("id"), int)]
+        if lacking:
+            with ThreadPoolExecutor(max_workers=min(8, len(lacking)),
+                                    thread_name_prefix="servicetrade-ids") as pool:
+                found = pool.map(lambda i: self.external_ids(entity, items[i]["id"]), lacking)
+                for index, ids in zip(lacking, found, strict=True):
+                    items[index] = {**items[index], "externalIds": ids}
+        return [self._parse(model, item, what=f"a {entity} in the {what}") for item in items]
+
+    def list_companies(self, *, page_size: int = _MAX_PAGE_SIZE) -> list[Company]:
+        """Every company of the account, with its external IDs (customer codes)."""
+        return self._list_records("company", "companies", Company, what="company list",
+                                  page_size=page_size)
+
+    def list_locations(self, *, page_size: int = _MAX_PAGE_SIZE) -> list[Location]:
+        """Every location of the account, with its external IDs (site IDs)."""
+        return self._list_records("location", "locations", Location, what="location list",
+                                  page_size=page_size)
+
+    def list_contracts(self, *, page_size: int = _MAX_PAGE_SIZE) -> list[Contract]:
+        """Every contract of the account, with its external IDs (contract numbers)."""
+        return self._list_records("contract", "contracts", Contract, what="contract list",
+                                  page_size=page_size)
+
     def search_jobs(self, *, status: str | Sequence[str] | None = None,
                     updated_after: int | datetime | None = None,
                     type: str | Sequence[str] | None = None,  # the API filter's name
