@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+
+import httpx
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
@@ -43,3 +49,31 @@ def test_demo_sends_examples_in_its_own_home_and_leaves_the_real_one_alone(
         assert real.history() == []
     finally:
         real.close()
+
+
+def test_the_demo_serves_the_web_app_with_a_signed_in_user_and_the_seeded_jobs(
+        start_cli: Callable[[Sequence[str]], subprocess.Popen[str]]) -> None:
+    demo = start_cli(["demo", "--spectrum-port", "0", "--servicetrade-port", "0",
+                      "--web-port", "0", "--no-open"])
+    assert demo.stdout is not None
+    link = ""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not link:
+        line = demo.stdout.readline()
+        if not line:
+            break
+        found = re.search(r"one-time link: (http://\S+)", line)
+        link = found.group(1) if found else ""
+    assert link, "the demo printed no sign-in link"
+    try:
+        with httpx.Client(timeout=30) as browser:
+            signed_in = browser.get(link, follow_redirects=True)
+            assert signed_in.status_code == 200
+            assert signed_in.url.path == "/jobs"
+            jobs = seed.notable_jobs()
+            ready = seed.servicetrade_state()["jobs"]
+            number = next(j["number"] for j in ready if j["id"] == jobs.ready)
+            assert str(number) in signed_in.text
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.wait(timeout=30)

@@ -3,16 +3,22 @@
 Starts the Spectrum and ServiceTrade emulators with their seed data, configures an account
 and a connection against them in ``{home}/demo`` (real configuration is left alone, and a
 PostgreSQL ``ST_SPECTRUM_DATABASE_URL`` is ignored), sends a few jobs, one of which fails for
-a missing mapping so its comment can be seen, prints what happened and where to look, and
-stays up until Ctrl-C.
+a missing mapping so its comment can be seen, prints what happened and where to look, then
+serves the web app with a signed-in demo user (a one-time sign-in link, opened in the
+browser when there is a screen) and stays up until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import shutil
 import socket
+import sys
 import time
+import webbrowser
+from datetime import timedelta
 from pathlib import Path
 
 from rich.table import Table
@@ -41,6 +47,7 @@ __all__ = ["run_demo"]
 
 ACCOUNT = "Northwind"
 CONNECTION = "Main"
+DEMO_USER = "office@northwind.example"
 
 
 def _free(port: int) -> int:
@@ -68,8 +75,14 @@ def _describe(result: SendResult) -> str:
     return f"work order {result.work_order_number}{warned}"
 
 
+def _has_screen() -> bool:
+    """Only then open a browser: on a bare terminal, ``webbrowser`` would start a text one."""
+    return sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int,
-             web_port: int = 8400) -> None:
+             web_port: int = 8400, open_browser: bool = True) -> None:
     """Run the product against both emulators, with seed data, in a demo home."""
     settings = _demo_settings(Settings())
     configure_logging("WARNING", "console")
@@ -86,6 +99,9 @@ def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int,
         clients = ClientPool(settings)
         stack.callback(clients.close)
         _configure(store, f"{servicetrade.url}/api", f"{spectrum.url}/ws")
+        password = secrets.token_urlsafe(12)
+        demo_user = store.users.add(DEMO_USER, account_id=store.account(ACCOUNT).id,
+                                    password=password, is_admin=True)
         # The product as `st-spectrum serve` runs it: send workers, automation, web app.
         sender = SendService(store, clients)
         runtime = DurableRuntime(settings, store, sender, role="serve").start()
@@ -102,8 +118,19 @@ def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int,
         results = _send_examples(queue, connection_id)
         _report(results, servicetrade_emulator, settings.home, spectrum.url, servicetrade.url)
         _automatic_send(store, clients, servicetrade_emulator, web.url)
+        link = (f"{web.url}/login/link/"
+                f"{store.users.create_sign_in_link(demo_user.id, timedelta(hours=1))}")
+        cli = f"ST_SPECTRUM_HOME={settings.home} .venv/bin/st-spectrum"
+        stdout.print(f"""
+Web app: {web.url}, as {DEMO_USER} (an admin of '{ACCOUNT}'), signed in by this
+  one-time link: {link}
+  another link:  {cli} user link {DEMO_USER} --base-url {web.url}
+  REST API docs: {web.url}/docs (a token: {cli} token create --user {DEMO_USER})""",
+                     markup=False)
         if no_wait:
             return
+        if open_browser and _has_screen():
+            webbrowser.open(link)
         stdout.print(f"\nst-spectrum is serving at {web.url} (webhooks at "
                      "/hooks/servicetrade/<secret>) with its send workers; the emulators stay "
                      "up until Ctrl-C.", markup=False)

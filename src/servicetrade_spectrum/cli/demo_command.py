@@ -16,9 +16,12 @@ def demo(
     servicetrade_port: Annotated[int, typer.Option(
         help="Port of the ServiceTrade emulator.")] = 8480,
     web_port: Annotated[int, typer.Option(help="Port of st-spectrum's web app.")] = 8400,
+    open_browser: Annotated[bool, typer.Option(
+        "--open/--no-open", help="Open the web app, signed in, in a browser (when there is "
+        "a screen).")] = True,
 ) -> None:
     """Run the product against both emulators, with seed data, in a demo home."""
     from servicetrade_spectrum.cli.demo import run_demo
 
     run_demo(no_wait=no_wait, spectrum_port=spectrum_port, servicetrade_port=servicetrade_port,
-             web_port=web_port)
+             web_port=web_port, open_browser=open_browser)
