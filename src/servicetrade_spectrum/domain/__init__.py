@@ -11,6 +11,7 @@ from servicetrade_spectrum.domain.work_order import (
     WorkOrderDraft,
     build_work_order,
     explain_rejection,
+    mapping_failures,
 )
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "WorkOrderDraft",
     "build_work_order",
     "explain_rejection",
+    "mapping_failures",
     "resend_effects",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "WorkOrderDraft",
     "build_work_order",
     "explain_rejection",
+    "mapping_failures",
 ]
 
 SUMMARY_LIMIT = WORK_ORDER_HEADER.max_length("Summary_Description")
@@ -147,6 +148,12 @@ def _mapping_failures(facts: JobFacts, rules: ConnectionRules) -> list[Failure]:
             f"Find the site ID in Spectrum, open location '{facts.location.name}' in "
             f"ServiceTrade and add the site ID as its external ID for '{system}'."))
     return failures
+
+
+def mapping_failures(facts: JobFacts, rules: ConnectionRules) -> list[Failure]:
+    """Each missing mapping on its own, with its fix: the job page shows them beside the
+    mapping they concern, in the words a failed send uses."""
+    return _mapping_failures(facts, rules)
 
 
 def _combine(failures: list[Failure]) -> Failure:

@@ -2,6 +2,19 @@
 
 from servicetrade_spectrum.sync._automation import Automation, Enqueue, SendRequest
 from servicetrade_spectrum.sync._clients import ClientPool
+from servicetrade_spectrum.sync._jobs import (
+    JOB_STATUSES,
+    ConnectionJobView,
+    JobListing,
+    JobOverview,
+    JobRow,
+    JobSearch,
+    MappingView,
+    job_overview,
+    parse_job_id,
+    read_job,
+    search_jobs,
+)
 from servicetrade_spectrum.sync._mappings import (
     MAPPING_ENTITIES,
     BlockedJob,
@@ -28,14 +41,20 @@ from servicetrade_spectrum.sync._send import SendService
 from servicetrade_spectrum.sync._webhooks import RegisteredWebhook, register_webhook
 
 __all__ = [
+    "JOB_STATUSES",
     "MAPPING_ENTITIES",
     "Automation",
     "BlockedJob",
     "ClientPool",
+    "ConnectionJobView",
     "ConnectionPaused",
     "Enqueue",
     "InvalidMappingValue",
+    "JobListing",
     "JobNotFound",
+    "JobOverview",
+    "JobRow",
+    "JobSearch",
     "Mapping",
     "MappingChange",
     "MappingEntity",
@@ -44,6 +63,7 @@ __all__ = [
     "MappingRecordNotFound",
     "MappingRefused",
     "MappingUnavailable",
+    "MappingView",
     "Mappings",
     "RegisteredWebhook",
     "SendRequest",
@@ -51,6 +71,10 @@ __all__ = [
     "SendService",
     "SendStatus",
     "SyncError",
+    "job_overview",
     "mapping_kind",
+    "parse_job_id",
+    "read_job",
     "register_webhook",
+    "search_jobs",
 ]
