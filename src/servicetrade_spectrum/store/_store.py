@@ -387,8 +387,9 @@ class Store:
                 rows = rows[:limit]
                 more_newer = older_than is not None and bool(rows) and self._any_attempt(
                     session, query.where(SyncAttempt.id > rows[0].id))
-            names = dict(session.execute(select(Connection.id, Connection.name).where(
-                Connection.account_id == where.account_id)).tuples())
+            names = {connection_id: name for connection_id, name in session.execute(
+                select(Connection.id, Connection.name).where(
+                    Connection.account_id == where.account_id))}
             records = [self._attempt_record(session, row, names) for row in rows]
         if not records:
             return HistoryPage([], None, None)
