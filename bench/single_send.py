@@ -1,0 +1,144 @@
+"""One send against its floor: sequential round trips, wall time, CPU time.
+
+Both emulators run in processes of their own, every answer delayed by L ms. A first send
+needs at least 4 sequential round trips (read the job; its company, location and contract at
+once; WorkOrderHeader; write the job's external ID), a re-send 3 (the external ID already
+holds the number). Round trips are counted from the emulators' logs: requests that arrive
+before the previous ones' answers could have come back belong to the same round trip.
+
+Two paths are measured, both with warm clients (signed in to ServiceTrade already):
+``direct`` is :meth:`SendService.send` in this process (what a worker does inside its
+steps); ``durable`` is a send through the durable queue with the runtime in this process
+(what ``serve`` does for a click on the Send menu), queue wait included.
+
+    .venv/bin/python bench/single_send.py [--sends 20] [--latency-ms 0 50] [--database-url URL]
+
+CPU time is this process's (all its threads), per send.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench._harness import (
+    Emulator,
+    big_servicetrade_state,
+    machine,
+    percentile,
+    round_trips,
+    started_emulator,
+)
+from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.emulators import seed
+from servicetrade_spectrum.logs import configure_logging
+from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.sync import ClientPool, SendRequest, SendResult, SendService
+from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
+
+FLOOR = {"first": 4, "re-send": 3}
+
+
+@dataclass
+class Sample:
+    wall_ms: float
+    cpu_ms: float
+    round_trips: int
+    requests: int
+
+
+def measure(send: Callable[[], SendResult], emulators: list[Emulator],
+            latency_ms: float) -> Sample:
+    started = time.time()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = send()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert result.status == "sent", result
+    times = [t for e in emulators for t in e.request_times(since=started)]
+    # At L = 0 answers are immediate and waves cannot be told apart by time: the count of
+    # round trips is taken at L = 50 (same code path); report the request count here.
+    trips = round_trips(times, latency_ms / 1000) if latency_ms else 0
+    return Sample(wall * 1000, cpu * 1000, trips, len(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sends", type=int, default=20)
+    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 50.0])
+    parser.add_argument("--database-url", default=None, help="default: SQLite, temporary")
+    parser.add_argument("--dbos-schema", default="dbos_bench")
+    args = parser.parse_args()
+    configure_logging("WARNING", "console")
+    print(f"machine: {machine()}")
+    print("| path | L (ms) | send | round trips (floor) | requests | wall p50 / p95 (ms) "
+          "| wall / floor | CPU p50 (ms) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for latency in args.latency_ms:
+        run(latency, args)
+
+
+def run(latency_ms: float, args: argparse.Namespace) -> None:
+    state, job_ids = big_servicetrade_state(4 * args.sends + 2)
+    home = Path(tempfile.mkdtemp(prefix="st-spectrum-bench-"))
+    settings = Settings(home=home, database_url=args.database_url, dbos_schema=args.dbos_schema)
+    with started_emulator("spectrum", latency_ms=latency_ms) as spectrum, \
+            started_emulator("servicetrade", latency_ms=latency_ms, state=state) as st:
+        store = Store.open(settings)
+        name = f"Bench-{int(time.time() * 1000)}"
+        store.add_account(name, st.api, auth_kind="session", secret=seed.DEMO_PASSWORD,
+                          username=seed.DEMO_USERNAME)
+        connection = store.add_connection(NewConnection(
+            name=name, account=name, ws_url=spectrum.api, company_code="1",
+            authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="B", work_order_type="SVC"))
+        clients = ClientPool(settings)
+        sender = SendService(store, clients)
+        emulators = [spectrum, st]
+        jobs = iter(job_ids)
+        sender.send(next(jobs), name)  # warm: the ServiceTrade session, connections
+        direct = {"first": [], "re-send": []}  # type: dict[str, list[Sample]]
+        for _ in range(args.sends):
+            job_id = next(jobs)
+            direct["first"].append(measure(lambda j=job_id: sender.send(j, name), emulators,
+                                           latency_ms))
+            direct["re-send"].append(measure(lambda j=job_id: sender.send(j, name), emulators,
+                                             latency_ms))
+        runtime = DurableRuntime(settings, store, sender, role="serve").start()
+        queue = SendQueue(settings)
+        try:
+            def durable(job_id: int) -> SendResult:
+                return queue.result(queue.enqueue(SendRequest(job_id, name, "bench", ""),
+                                                  connection.id))
+
+            durable(next(jobs))  # warm: the queue
+            queued = {"first": [], "re-send": []}  # type: dict[str, list[Sample]]
+            for _ in range(args.sends):
+                job_id = next(jobs)
+                queued["first"].append(measure(lambda j=job_id: durable(j), emulators,
+                                               latency_ms))
+                queued["re-send"].append(measure(lambda j=job_id: durable(j), emulators,
+                                                 latency_ms))
+        finally:
+            queue.close()
+            runtime.stop(drain_seconds=2)
+            clients.close()
+            store.close()
+    for path, samples in (("direct", direct), ("durable", queued)):
+        for kind, rows in samples.items():
+            walls = [s.wall_ms for s in rows]
+            trips = statistics.median(s.round_trips for s in rows)
+            requests = statistics.median(s.requests for s in rows)
+            floor = FLOOR[kind] * latency_ms
+            ratio = f"{statistics.median(walls) / floor:.2f}" if floor else "n/a"
+            trips_text = f"{trips:g} ({FLOOR[kind]})" if latency_ms else f"- ({FLOOR[kind]})"
+            print(f"| {path} | {latency_ms:g} | {kind} | {trips_text} | {requests:g} | "
+                  f"{statistics.median(walls):.1f} / {percentile(walls, 0.95):.1f} | {ratio} | "
+                  f"{statistics.median(s.cpu_ms for s in rows):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
