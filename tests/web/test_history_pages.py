@@ -204,7 +204,7 @@ def test_a_paused_connection_is_announced_with_its_reason(web_env: WebEnvironmen
     try:
         other = web_env.client(OTHER_ADMIN).get("/history").text
         assert f"Connection '{OTHER_CONNECTION}' is paused: {reason}" in other
-        assert 'class="error paused"' not in web_env.client(ADMIN).get("/history").text
+        assert 'class="error history-paused"' not in web_env.client(ADMIN).get("/history").text
     finally:
         web_env.store.update_connection(OTHER_CONNECTION, paused=False, pause_reason="")
 
