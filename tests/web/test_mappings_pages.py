@@ -35,10 +35,14 @@ def _connection_id(web_env: WebEnvironment, name: str = "Main") -> int:
     return web_env.store.connection(name).id
 
 
+def _doc(text: str) -> Any:
+    return lxml_html.fromstring(text)
+
+
 def _page(client: httpx.Client, query: str = "") -> Any:
     answer = client.get(f"/mappings{query}")
     assert answer.status_code == 200, answer.text
-    return lxml_html.fromstring(answer.text)
+    return _doc(answer.text)
 
 
 def _row(document: Any, entity: str, record_id: int) -> Any:
@@ -109,10 +113,10 @@ def test_editing_writes_the_external_id_then_clearing_removes_it(
     assert web_env.servicetrade.external_ids("company", WESTFIELD["id"]) == {
         "spectrum": "WESTPLAS"}
     page = client.get(answer.headers["location"])
-    notice = lxml_html.fromstring(page.text).xpath('//p[@class="notice"]')[0]
+    notice = _doc(page.text).xpath('//p[@class="notice"]')[0]
     assert _text(notice) == ("Company 'Westfield Plastics' now maps to Spectrum customer "
                              "'WESTPLAS' for system 'spectrum'.")
-    row = _row(lxml_html.fromstring(page.text), "company", WESTFIELD["id"])
+    row = _row(_doc(page.text), "company", WESTFIELD["id"])
     assert "edited" in row.get("class")  # still shown under "missing only"
     assert _text(row.xpath('.//td[@class="mapping-value"]')[0]) == "WESTPLAS"
 
@@ -121,7 +125,7 @@ def test_editing_writes_the_external_id_then_clearing_removes_it(
     assert web_env.servicetrade.external_ids("company", WESTFIELD["id"]) == {}
     page = client.get(cleared.headers["location"])
     assert ("Company 'Westfield Plastics' no longer maps to a Spectrum customer for system "
-            "'spectrum' (it was 'WESTPLAS')") in _text(lxml_html.fromstring(page.text))
+            "'spectrum' (it was 'WESTPLAS')") in _text(_doc(page.text))
 
 
 def test_an_invalid_value_is_explained_on_its_row_and_not_written(
@@ -130,7 +134,7 @@ def test_an_invalid_value_is_explained_on_its_row_and_not_written(
     action = f"/mappings/{_connection_id(web_env)}/company/{SILVER_LAKE['id']}"
     answer = web_env.post_form(client, "/mappings", action, {"value": "SILVERLAKEARENA"})
     assert answer.status_code == 422
-    row = _row(lxml_html.fromstring(answer.text), "company", SILVER_LAKE["id"])
+    row = _row(_doc(answer.text), "company", SILVER_LAKE["id"])
     error = _text(row.xpath('.//*[contains(@class, "field-error")]')[0])
     assert "'SILVERLAKEARENA' is 15 characters" in error
     assert "Bill_Customer_Code accepts at most 10" in error
@@ -144,7 +148,7 @@ def test_a_value_another_company_holds_is_refused_with_servicetrades_reason(
     action = f"/mappings/{_connection_id(web_env)}/company/{QUARRY['id']}"
     answer = web_env.post_form(client, "/mappings", action, {"value": "ACMEMFG"})
     assert answer.status_code == 409
-    text = _text(lxml_html.fromstring(answer.text))
+    text = _text(_doc(answer.text))
     assert "company 'Acme Manufacturing'" in text
     assert "only once per system" in text
     assert web_env.servicetrade.external_ids("company", QUARRY["id"]) == {}

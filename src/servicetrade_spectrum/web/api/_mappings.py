@@ -37,7 +37,7 @@ class BlockedJobOut(BaseModel):
     number: int = Field(description="The job number people see.")
 
 
-class MappingOut(BaseModel):
+class MappingItemOut(BaseModel):
     id: int = Field(description="ServiceTrade ID of the company, location or contract.")
     name: str
     value: str | None = Field(description="Its Spectrum value under the connection's system "
@@ -48,7 +48,7 @@ class MappingOut(BaseModel):
                     "contract, these jobs are sent with a blank Contract_Number.")
 
     @classmethod
-    def of(cls, mapping: Mapping) -> MappingOut:
+    def of(cls, mapping: Mapping) -> MappingItemOut:
         return cls(id=mapping.id, name=mapping.name, value=mapping.value,
                    blocked_jobs=[BlockedJobOut(id=j.id, number=j.number)
                                  for j in mapping.blocked_jobs])
@@ -57,9 +57,9 @@ class MappingOut(BaseModel):
 class MappingsOut(BaseModel):
     connection: str
     system: str = Field(description="The ServiceTrade external system holding the values.")
-    companies: list[MappingOut]
-    locations: list[MappingOut]
-    contracts: list[MappingOut]
+    companies: list[MappingItemOut]
+    locations: list[MappingItemOut]
+    contracts: list[MappingItemOut]
 
 
 class MappingValueIn(BaseModel):
@@ -111,15 +111,15 @@ async def list_mappings(
     except MappingError as exc:
         raise _problem(exc) from exc
 
-    def items(entity: MappingEntity) -> list[MappingOut]:
-        return [MappingOut.of(m) for m in overview.of(entity) if m.missing or not missing]
+    def items(entity: MappingEntity) -> list[MappingItemOut]:
+        return [MappingItemOut.of(m) for m in overview.of(entity) if m.missing or not missing]
 
     return MappingsOut(connection=chosen.name, system=chosen.system,
                        companies=items("company"), locations=items("location"),
                        contracts=items("contract"))
 
 
-@router.put("/mappings/{connection}/{entity}/{record_id}", response_model=MappingOut,
+@router.put("/mappings/{connection}/{entity}/{record_id}", response_model=MappingItemOut,
             summary="Set (or, with \"\", clear) one record's Spectrum value",
             responses={404: {"description": "No such connection or record in this account"},
                        409: {"description": "ServiceTrade refused: the value is already "
@@ -130,10 +130,10 @@ async def put_mapping(
         connection: Annotated[str, Path(description="Connection name.")],
         entity: Annotated[MappingEntity, Path(description="company, location or contract")],
         record_id: Annotated[int, Path(description="ServiceTrade ID of the record.")],
-) -> MappingOut:
+) -> MappingItemOut:
     _chosen, mappings = await run_in_threadpool(_mappings, request, user, connection)
     try:
         change = await run_in_threadpool(mappings.set, entity, record_id, body.value)
     except MappingError as exc:
         raise _problem(exc) from exc
-    return MappingOut.of(change.mapping)
+    return MappingItemOut.of(change.mapping)
