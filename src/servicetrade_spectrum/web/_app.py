@@ -86,8 +86,11 @@ def _install_error_pages(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         message = f"{where}: {first.get('msg', 'invalid')}" if where else "Invalid request."
         if _is_api(request):
+            # Without each error's "input": it can be the whole body, secrets included.
+            details = [{k: v for k, v in error.items() if k != "input"}
+                       for error in exc.errors()]
             return JSONResponse({"error": {"code": "invalid_request", "message": message,
-                                           "details": exc.errors()}}, status_code=422)
+                                           "details": details}}, status_code=422)
         return _problem(request, 400, message)
 
 
