@@ -12,10 +12,11 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -44,6 +45,8 @@ OTHER_ACCOUNT = "Contoso"
 OTHER_CONNECTION = "Contoso Spectrum"
 OTHER_JOB_OFFSET = 5_000_000
 """The other account's ServiceTrade has the seed's jobs under these IDs plus this offset."""
+
+T = TypeVar("T")
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -131,7 +134,8 @@ def web_env(tmp_path_factory: pytest.TempPathFactory,
         _add_users(store)
         clients = ClientPool(settings)
         sender = SendService(store, clients, poll_interval=0.02)
-        runtime = DurableRuntime(settings, store, sender, role="serve").start()
+        runtime = _outside_the_event_loop(
+            DurableRuntime(settings, store, sender, role="serve").start)
         queue = SendQueue(settings)
         services = WebServices(settings, store, clients, sender, queue=queue)
         app = create_app(services)
@@ -148,11 +152,19 @@ def web_env(tmp_path_factory: pytest.TempPathFactory,
             if environment is not None:
                 environment.close()
             queue.close()
-            runtime.stop(drain_seconds=2)
+            _outside_the_event_loop(lambda: runtime.stop(drain_seconds=2))
             clients.close()
             store.close()
             servicetrade.close()
             other.close()
+
+
+def _outside_the_event_loop(call: Callable[[], T]) -> T:
+    """Run ``call`` in a thread of its own. DBOS's synchronous API refuses to run where an
+    event loop is running, and Playwright's sync API runs one in the test thread (the
+    session's browser starts before a browser module's environment)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def _add_other_account(store: Store, servicetrade_url: str, spectrum_url: str) -> None:
