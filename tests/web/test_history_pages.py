@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -43,9 +43,11 @@ def record_attempt(store: Store, job_id: int, *, connection: str = "Main",
         values = {"work_order_number": f"T{job_id}"[:10], **values}
     if status != "running":
         values["status"] = status
-    if started_at is not None:
-        values["started_at"] = started_at
     store.update_attempt(attempt_id, **values)
+    if started_at is not None:  # after the status, which times the attempt from its start
+        finished = {} if status == "running" else {
+            "finished_at": started_at + timedelta(seconds=1), "duration_ms": 1000}
+        store.update_attempt(attempt_id, started_at=started_at, **finished)
     return attempt_id
 
 
