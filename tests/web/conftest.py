@@ -185,10 +185,14 @@ def _add_users(store: Store) -> None:
 
 
 # -- the browser -----------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, driven by Playwright. Missing chromium fails (it is never skipped):
-    `.ci/run` installs it."""
+    """Debian's chromium, driven by Playwright, for one test module. Missing chromium fails
+    (it is never skipped): `./dev test` installs it.
+
+    Module-scoped, not session-scoped: while Playwright's sync API is running it keeps an
+    event loop in the test thread, and DBOS's synchronous API refuses to run there, so a
+    browser left open would break every later test that starts a durable runtime."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
