@@ -31,6 +31,9 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
+    # Listening now, not when uvicorn gets to it: a client told the address (it is printed
+    # as soon as it is known) waits in the backlog instead of being refused.
+    sock.listen(2048)
     return sock
 
 

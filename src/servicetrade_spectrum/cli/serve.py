@@ -34,14 +34,14 @@ def serve(
         automation = AutomationLoop(ctx.settings, ctx.store, ctx.clients, queue).start()
         sock = listening_socket(host, port)
         bound = sock.getsockname()[1]
-        stdout.print(f"st-spectrum serving on http://{host}:{bound} (sign in at /login; "
-                     f"REST API docs at /docs; webhooks at /hooks/servicetrade/<secret>); "
-                     f"send workers running.", markup=False)
-        app = create_app(WebServices(ctx.settings, ctx.store, ctx.clients, ctx.sender,
-                                     queue=queue, wake=automation.wake))
-        config = uvicorn.Config(app, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=5)
         try:
+            app = create_app(WebServices(ctx.settings, ctx.store, ctx.clients, ctx.sender,
+                                         queue=queue, wake=automation.wake))
+            stdout.print(f"st-spectrum serving on http://{host}:{bound} (sign in at /login; "
+                         f"REST API docs at /docs; webhooks at /hooks/servicetrade/<secret>); "
+                         f"send workers running.", markup=False)
+            config = uvicorn.Config(app, log_level="warning", access_log=False,
+                                    timeout_graceful_shutdown=5)
             uvicorn.Server(config).run(sockets=[sock])  # returns on SIGINT / SIGTERM
         finally:
             sock.close()
