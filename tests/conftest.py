@@ -169,6 +169,13 @@ def add_demo_configuration(store: Store, servicetrade_url: str, spectrum_url: st
     return store
 
 
+@pytest.fixture(scope="session")
+def demo_configuration() -> Callable[[Store, str, str], Store]:
+    """``add_demo_configuration``, for fixtures of other scopes and directories (a
+    ``conftest`` cannot be imported by name: each directory without ``__init__`` has one)."""
+    return add_demo_configuration
+
+
 @pytest.fixture
 def configured(store: Store, servicetrade_url: str, spectrum_url: str) -> Store:
     """The demo's account and connection on the suite's database."""

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from conftest import ACCOUNT, add_demo_configuration  # the suite's root conftest
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
 from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
@@ -37,6 +36,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 
+ACCOUNT = "Northwind"
+"""The account of the root conftest's demo configuration (its connection is "Main")."""
 PASSWORD = "correct horse battery staple"
 ADMIN = "admin@northwind.example"
 OFFICE = "office@northwind.example"
@@ -113,8 +114,9 @@ class WebEnvironment:
 
 
 @pytest.fixture(scope="module")
-def web_env(tmp_path_factory: pytest.TempPathFactory,
-            module_database: tuple[str, str]) -> Iterator[WebEnvironment]:
+def web_env(tmp_path_factory: pytest.TempPathFactory, module_database: tuple[str, str],
+            demo_configuration: Callable[[Store, str, str], Store]
+            ) -> Iterator[WebEnvironment]:
     url, schema = module_database
     settings = Settings(home=tmp_path_factory.mktemp("web-home"), database_url=url,
                         secret_keys=None, retry_attempts=3, retry_base_delay=0.01,
@@ -129,7 +131,7 @@ def web_env(tmp_path_factory: pytest.TempPathFactory,
         store = Store.open(settings)
         spectrum_url = f"{spectrum_server.url}/ws"
         servicetrade_url = f"{servicetrade_server.url}/api"
-        add_demo_configuration(store, servicetrade_url, spectrum_url)
+        demo_configuration(store, servicetrade_url, spectrum_url)
         _add_other_account(store, f"{other_server.url}/api", spectrum_url)
         _add_users(store)
         clients = ClientPool(settings)
