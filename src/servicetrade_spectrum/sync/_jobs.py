@@ -34,7 +34,7 @@ from servicetrade_spectrum.servicetrade import NotFound as ServiceTradeNotFound
 from servicetrade_spectrum.store import AttemptRecord, ConnectionConfig, NotFound, Store
 from servicetrade_spectrum.sync._clients import ClientPool
 from servicetrade_spectrum.sync._facts import job_facts
-from servicetrade_spectrum.sync._send import _rules
+from servicetrade_spectrum.sync._send import connection_rules
 
 __all__ = [
     "JOB_STATUSES",
@@ -254,7 +254,7 @@ def job_overview(store: Store, clients: ClientPool, account_id: int, job_id: int
 def _connection_view(store: Store, context: JobContext,
                      connection: ConnectionConfig) -> ConnectionJobView:
     facts = job_facts(context, connection.system)
-    rules = _rules(connection)
+    rules = connection_rules(connection)
     last_sent = store.last_attempt(connection.id, facts.job_id, status="sent")
     latest = store.last_attempt(connection.id, facts.job_id)
     built = build_work_order(facts, rules, last_sent.source_fields if last_sent else None)

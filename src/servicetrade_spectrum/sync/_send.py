@@ -70,7 +70,7 @@ from servicetrade_spectrum.sync._results import (
     SendResult,
 )
 
-__all__ = ["Called", "Prepared", "SendService"]
+__all__ = ["Called", "Prepared", "SendService", "connection_rules"]
 
 _log = get_logger(__name__)
 
@@ -82,7 +82,8 @@ LOCK_LEASE = timedelta(minutes=15)
 """Longer than any send can take (retries included); a crashed holder's lock expires."""
 
 
-def _rules(connection: ConnectionConfig) -> ConnectionRules:
+def connection_rules(connection: ConnectionConfig) -> ConnectionRules:
+    """The connection settings that shape a work order, for the pure rules in ``domain``."""
     return ConnectionRules(name=connection.name, company_code=connection.company_code,
                            system=connection.system, prefix=connection.prefix,
                            work_order_type=connection.work_order_type,
@@ -243,7 +244,7 @@ class SendService:
                                               run_id=run_id)
         facts = job_facts(context, connection.system)
         last_sent = self.store.last_attempt(connection.id, job_id, status="sent")
-        built = build_work_order(facts, _rules(connection),
+        built = build_work_order(facts, connection_rules(connection),
                                  last_sent.source_fields if last_sent else None)
         prepared = Prepared(attempt_id, job_id, facts.job_number, connection.id,
                             connection.name, facts=facts,
@@ -276,7 +277,8 @@ class SendService:
             return Called(None, outcome.information)
         if isinstance(outcome, Rejected):
             rows = tuple(SpectrumRow(r.code, r.message, r.column) for r in outcome.rows)
-            return Called(explain_rejection(rows, draft, prepared.facts, _rules(connection)))
+            return Called(explain_rejection(rows, draft, prepared.facts,
+                                            connection_rules(connection)))
         return Called(_spectrum_failure(outcome, connection))
 
     # -- step 3 ----------------------------------------------------------------------------
@@ -392,7 +394,7 @@ class SendService:
                               failure=_servicetrade_failure(exc, f"reading job {job_id}"))
         facts = job_facts(context, connection.system)
         last_sent = self.store.last_attempt(connection.id, job_id, status="sent")
-        built = build_work_order(facts, _rules(connection),
+        built = build_work_order(facts, connection_rules(connection),
                                  last_sent.source_fields if last_sent else None)
         number = f"{connection.prefix}{facts.job_number}"
         if isinstance(built, Failure):
