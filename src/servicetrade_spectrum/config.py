@@ -45,8 +45,8 @@ class Settings(BaseSettings):
     """Upper bound of one retry delay, in seconds."""
 
     spectrum_concurrency: int = Field(default=3, ge=1, le=50)
-    """Sends in flight to one Spectrum connection at once, across all processes (the queue's
-    per-connection limit; each process's client also holds to it per server)."""
+    """Calls in flight to one Spectrum server at once, across all processes (slots shared
+    through the database; the send queue lets 4 sends per slot be under way)."""
 
     spectrum_timeout: float = Field(default=30.0, gt=0)
     """Seconds to wait for one Spectrum answer."""

@@ -204,7 +204,9 @@ def test_interrupted_bulk_send_stops_quickly_and_a_rerun_sends_every_job_exactly
         durable_settings: Settings, durable_store: Store,
         spectrum_emulator: SpectrumEmulator,
         servicetrade_emulator: ServiceTradeEmulator) -> None:
-    job_ids = sendable_jobs(durable_store, durable_settings, 15)
+    # More jobs than a Ctrl-C lets finish: the 3 sent, plus the up to 4 x 3 under way that
+    # it lets end (each waits for one of Spectrum's 3 slots).
+    job_ids = sendable_jobs(durable_store, durable_settings, 30)
     numbers = {j: f"T{servicetrade_emulator.job(j)['number']}" for j in job_ids}
     path = id_file(tmp_path, job_ids)
     spectrum_emulator.settings.latency_ms = 300

@@ -53,7 +53,7 @@ class AppContext:
 
         self.settings = settings
         self.store = store
-        self.clients = ClientPool(settings)
+        self.clients = ClientPool.sharing_spectrum_slots(settings, store)
         self.sender = SendService(store, self.clients)
 
     def send_durably(self, job_id: int, connection_name: str, *, trigger: str,

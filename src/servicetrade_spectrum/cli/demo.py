@@ -96,7 +96,7 @@ def run_demo(*, no_wait: bool, spectrum_port: int, servicetrade_port: int,
                                                             port=_free(servicetrade_port)))
         store = Store.open(settings)
         stack.callback(store.close)
-        clients = ClientPool(settings)
+        clients = ClientPool.sharing_spectrum_slots(settings, store)
         stack.callback(clients.close)
         _configure(store, f"{servicetrade.url}/api", f"{spectrum.url}/ws")
         password = secrets.token_urlsafe(12)

@@ -21,6 +21,7 @@ from servicetrade_spectrum.spectrum._layouts import (
     Problem,
     Violation,
 )
+from servicetrade_spectrum.spectrum._limits import Gate, server_slot
 from servicetrade_spectrum.spectrum._outcomes import (
     AuthenticationFailed,
     Exchange,
@@ -44,6 +45,7 @@ __all__ = [
     "ConnectionCheck",
     "Element",
     "Exchange",
+    "Gate",
     "InvalidRequest",
     "Layout",
     "NotAuthorized",
@@ -62,4 +64,5 @@ __all__ = [
     "build_envelope",
     "clean_text",
     "parse_answer",
+    "server_slot",
 ]

@@ -37,7 +37,7 @@ from servicetrade_spectrum.spectrum._layouts import (
     Layout,
     Problem,
 )
-from servicetrade_spectrum.spectrum._limits import server_slot
+from servicetrade_spectrum.spectrum._limits import Gate, server_slot
 from servicetrade_spectrum.spectrum._outcomes import (
     AuthenticationFailed,
     Exchange,
@@ -88,12 +88,14 @@ class SpectrumClient:
         concurrency: int = 3,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        gate: Gate | None = None,
     ) -> None:
         self.ws_url = ws_url.rstrip("/")
         self.company_code = company_code
         self._authorization_id = authorization_id
         self._credentials = credentials
         self._concurrency = concurrency
+        self._gate: Gate = gate or (lambda url: server_slot(url, concurrency))
         self._retry = retry or RetryPolicy.no_retries()
         self._sleep = sleep
         self._timeout = timeout
@@ -172,7 +174,7 @@ class SpectrumClient:
                             request_body=build_envelope(
                                 layout, {**values, "Authorization_ID": MASK}).decode())
         started = time.perf_counter()
-        with server_slot(self.ws_url, self._concurrency):
+        with self._gate(self.ws_url):
             try:
                 response = self._post(url, body)
             except TokenRefused as exc:

@@ -8,11 +8,15 @@ adds the same limit across processes; this one protects a single process on its 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from urllib.parse import urlsplit
 
-__all__ = ["server_slot"]
+__all__ = ["Gate", "server_slot"]
+
+Gate = Callable[[str], AbstractContextManager[None]]
+"""Holds a slot of the server of a Web Services URL while a call is out. The default is
+:func:`server_slot` (this process); ``sync`` gives a gate shared by every process."""
 
 _lock = threading.Lock()
 _semaphores: dict[tuple[str, int], threading.BoundedSemaphore] = {}

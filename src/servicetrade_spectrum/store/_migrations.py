@@ -20,7 +20,7 @@ __all__ = ["HEAD_REVISION", "current_revision", "head_revision", "only_our_table
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 
-HEAD_REVISION = "0005_web_users"
+HEAD_REVISION = "0006_spectrum_slots"
 """The newest migration's revision. Update it with every new migration (a test checks)."""
 
 

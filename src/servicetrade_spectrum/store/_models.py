@@ -21,7 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Account", "ApiToken", "Base", "BulkRun", "Connection", "Executor", "Rule",
-           "SendLock", "SignInLink", "SyncAttempt", "User", "WebSession", "WebhookMessage"]
+           "SendLock", "SignInLink", "SpectrumSlot", "SyncAttempt", "User", "WebSession",
+           "WebhookMessage"]
 
 
 class Base(DeclarativeBase):
@@ -275,4 +276,21 @@ class SignInLink(Base):
 
     token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SpectrumSlot(Base):
+    """One of the N calls a Spectrum server may have in flight, across all processes.
+
+    Taking a slot is an UPDATE that succeeds only while the slot is free (or its holder's
+    lease ran out: a crashed process); the rows of a server are created on first use.
+    """
+
+    __tablename__ = "spectrum_slots"
+
+    server: Mapped[str] = mapped_column(String(300), primary_key=True)
+    """scheme://host:port of the Web Services URL, lower case."""
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100), default="")
+    """'' when free."""
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

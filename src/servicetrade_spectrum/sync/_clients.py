@@ -19,8 +19,8 @@ from servicetrade_spectrum.servicetrade import (
     ServiceTradeClient,
     SessionAuth,
 )
-from servicetrade_spectrum.spectrum import ClientCredentials, SpectrumClient
-from servicetrade_spectrum.store import AccountConfig, ConnectionConfig
+from servicetrade_spectrum.spectrum import ClientCredentials, Gate, SpectrumClient
+from servicetrade_spectrum.store import AccountConfig, ConnectionConfig, Store
 
 __all__ = ["ClientPool"]
 
@@ -38,12 +38,25 @@ def _close_quietly(client: ServiceTradeClient | SpectrumClient | None) -> None:
 
 
 class ClientPool:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, spectrum_gate: Gate | None = None) -> None:
+        """``spectrum_gate``: how Spectrum calls share a server's slots (default: this
+        process only; :class:`SharedSpectrumGate` for all processes on a database)."""
         self._settings = settings
+        self._spectrum_gate = spectrum_gate
         self._lock = threading.Lock()
         # id -> (fingerprint of settings and credentials, client)
         self._servicetrade: dict[int, tuple[str, ServiceTradeClient]] = {}
         self._spectrum: dict[int, tuple[str, SpectrumClient]] = {}
+
+    @classmethod
+    def sharing_spectrum_slots(cls, settings: Settings, store: Store) -> ClientPool:
+        """The pool of a process that sends: its Spectrum calls share each server's
+        ``spectrum_concurrency`` slots with every other process on the database."""
+        from servicetrade_spectrum.sync._spectrum_gate import SharedSpectrumGate
+
+        gate = SharedSpectrumGate(store, settings.spectrum_concurrency,
+                                  request_timeout=settings.spectrum_timeout)
+        return cls(settings, spectrum_gate=gate.slot)
 
     @property
     def request_timeout(self) -> float:
@@ -89,7 +102,8 @@ class ClientPool:
                 connection.ws_url, authorization_id=connection.authorization_id,
                 company_code=connection.company_code, credentials=credentials,
                 timeout=self._settings.spectrum_timeout,
-                concurrency=self._settings.spectrum_concurrency, retry=self.retry_policy)
+                concurrency=self._settings.spectrum_concurrency, retry=self.retry_policy,
+                gate=self._spectrum_gate)
             self._spectrum[connection.id] = (fingerprint, client)
         _close_quietly(stale)
         return client

@@ -9,9 +9,12 @@ starts again; without DBOS Conductor nothing notices a process that never comes 
 every running process also reaps: the pending sends of executors whose heartbeat is older
 than ``executor_timeout`` are recovered here (a resumed step is safe to repeat).
 
-The queue: one partition per connection, at most ``spectrum_concurrency`` sends in flight per
-partition across all processes; a send of a job already queued or running for the same
-connection is not queued again (its handle is returned instead).
+The queue: one partition per connection, at most ``SENDS_PER_SPECTRUM_SLOT`` x
+``spectrum_concurrency`` sends in flight per partition across all processes; a send of a job
+already queued or running for the same connection is not queued again (its handle is
+returned instead). The Spectrum server's own limit (``spectrum_concurrency`` calls in flight)
+is kept by the shared Spectrum gate (``sync._spectrum_gate``), around the call alone: while
+some sends wait for a slot, others read their job or write back their work order number.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ APP_VERSION = "sends-1"
 """Fixed, not DBOS's default hash of the code: recovery and the queue only pick up work of
 the same version. Change it only when a workflow's steps change incompatibly."""
 QUEUE = "sends"
+SENDS_PER_SPECTRUM_SLOT = 4
+"""Sends of a connection in flight per Spectrum call slot: enough that a slot given back finds
+a send ready to call at once (measured in bench/bulk_throughput.py)."""
 HEARTBEAT_SECONDS = 1.0
 REAP_SECONDS = 2.0
 SERVER_ROLES = ("serve", "worker")
@@ -148,7 +154,8 @@ class DurableRuntime:
         self._heartbeat()
         DBOS(config=self._config())
         DBOS.launch()
-        DBOS.register_queue(QUEUE, partition_concurrency=self.settings.spectrum_concurrency,
+        DBOS.register_queue(QUEUE, partition_concurrency=(self.settings.spectrum_concurrency
+                                                          * SENDS_PER_SPECTRUM_SLOT),
                             polling_interval_sec=self.settings.queue_polling_interval,
                             on_conflict="always_update")
         self.reap()
