@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +26,7 @@ from servicetrade_spectrum.store._models import (
     Connection,
     Executor,
     SendLock,
+    SpectrumSlot,
     SyncAttempt,
     WebhookMessage,
 )
@@ -176,6 +177,12 @@ class Store:
         with self.session() as session:
             return self._connection_config(_connection_row(session, name))
 
+    def connection_and_account(self, name: str) -> tuple[ConnectionConfig, AccountConfig]:
+        """The connection and its account, read together (one transaction for a send)."""
+        with self.session() as session:
+            row = _connection_row(session, name)
+            return self._connection_config(row), self._account_config(row.account)
+
     def connections(self, *, account_id: int | None = None) -> list[ConnectionConfig]:
         with self.session() as session:
             query = select(Connection).order_by(Connection.name)
@@ -268,15 +275,19 @@ class Store:
 
     # -- sync attempts ---------------------------------------------------------------------
     def start_attempt(self, connection: ConnectionConfig, job_id: int, *, job_number: str,
-                      trigger: str, triggered_by: str, run_id: str | None = None) -> int:
-        """Record a new attempt, or find the one of ``run_id`` (a resumed durable send)."""
+                      trigger: str, triggered_by: str, run_id: str | None = None,
+                      **values: Any) -> int:
+        """Record a new attempt, or find the one of ``run_id`` (a resumed durable send);
+        ``values`` are further columns to set (the draft's fields, the stage), in the same
+        transaction."""
         if run_id is not None:
             with self.session() as session:
                 existing = session.scalar(select(SyncAttempt.id).where(
                     SyncAttempt.run_id == run_id))
             if existing is not None:
-                if job_number:
-                    self.update_attempt(existing, job_number=job_number)
+                if job_number or values:
+                    self.update_attempt(existing, **({"job_number": job_number}
+                                                     if job_number else {}), **values)
                 return existing
         attempt = SyncAttempt(
             account_id=connection.account_id, connection_id=connection.id, job_id=job_id,
@@ -286,6 +297,10 @@ class Store:
             source_fields={}, warnings=[], spectrum_rows=[], request_body="",
             response_body="", tries=0, external_id_written=False, comment_posted=False,
             comment_text="", run_id=run_id, stage="")
+        for key, value in values.items():
+            if not hasattr(attempt, key):
+                raise ValueError(f"'{key}' is not a sync attempt column")
+            setattr(attempt, key, value)
         with self.session() as session:
             session.add(attempt)
             session.flush()
@@ -304,6 +319,18 @@ class Store:
                 attempt.finished_at = _now()
                 started = _aware(attempt.started_at)
                 attempt.duration_ms = int((attempt.finished_at - started).total_seconds() * 1000)
+
+    def begin_concluding(self, attempt_id: int) -> AttemptRecord:
+        """The attempt as it was, marking it ``concluding`` when it is still running (one
+        transaction: the send's step 3 reads and marks at once)."""
+        with self.session() as session:
+            row = session.get(SyncAttempt, attempt_id)
+            if row is None:
+                raise NotFound(f"No sync attempt {attempt_id}.")
+            before = self._attempt_record(session, row)
+            if row.status == "running":
+                row.stage = "concluding"
+            return before
 
     def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
         """The attempt a durable send (workflow ``run_id``) recorded, once it has one."""
@@ -612,17 +639,59 @@ class Store:
         with self.session() as session:
             session.execute(delete(Executor).where(Executor.executor_id == executor_id))
 
+    # -- Spectrum slots (calls in flight per server, across processes) -----------------------
+    def take_spectrum_slot(self, server: str, limit: int, holder: str,
+                           lease: timedelta) -> int | None:
+        """Take a free slot of ``server`` (one of ``limit``) for ``holder``; None when all
+        are held. A slot whose lease ran out (its holder crashed mid-call) counts as free."""
+        now = _now()
+        with self.session() as session:
+            free = list(session.scalars(
+                select(SpectrumSlot.slot).where(
+                    SpectrumSlot.server == server, SpectrumSlot.slot < limit,
+                    (SpectrumSlot.holder == "") | (SpectrumSlot.expires_at < now))))
+            if len(free) == 0 and not self._create_spectrum_slots(session, server, limit):
+                return None
+        for slot in free or range(limit):
+            with self.session() as session:
+                taken = session.execute(
+                    update(SpectrumSlot)
+                    .where(SpectrumSlot.server == server, SpectrumSlot.slot == slot,
+                           (SpectrumSlot.holder == "") | (SpectrumSlot.expires_at < now))
+                    .values(holder=holder, expires_at=now + lease))
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    return slot
+        return None
+
+    @staticmethod
+    def _create_spectrum_slots(session: Session, server: str, limit: int) -> bool:
+        """Add the server's missing slot rows; True when any was added."""
+        have = set(session.scalars(select(SpectrumSlot.slot).where(
+            SpectrumSlot.server == server)))
+        missing = [n for n in range(limit) if n not in have]
+        for slot in missing:
+            with contextlib.suppress(IntegrityError), session.begin_nested():
+                session.add(SpectrumSlot(server=server, slot=slot, holder="",
+                                         expires_at=_now()))
+        return bool(missing)
+
+    def release_spectrum_slot(self, server: str, slot: int, holder: str) -> None:
+        with self.session() as session:
+            session.execute(update(SpectrumSlot)
+                            .where(SpectrumSlot.server == server, SpectrumSlot.slot == slot,
+                                   SpectrumSlot.holder == holder)
+                            .values(holder=""))
+
     # -- send locks ------------------------------------------------------------------------
     def try_lock_send(self, connection_id: int, job_id: int, holder: str,
                       lease: timedelta) -> bool:
         """Take the send lock of (connection, job); False while someone else holds it."""
         now = _now()
-        with self.session() as session:
-            session.execute(delete(SendLock).where(
-                SendLock.connection_id == connection_id, SendLock.job_id == job_id,
-                SendLock.expires_at < now))
         try:
             with self.session() as session:
+                session.execute(delete(SendLock).where(
+                    SendLock.connection_id == connection_id, SendLock.job_id == job_id,
+                    SendLock.expires_at < now))
                 session.add(SendLock(connection_id=connection_id, job_id=job_id, holder=holder,
                                      expires_at=now + lease))
         except IntegrityError:

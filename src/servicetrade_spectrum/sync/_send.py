@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ from servicetrade_spectrum.spectrum import (
     Succeeded,
     Transient,
 )
-from servicetrade_spectrum.store import ConnectionConfig, Store
+from servicetrade_spectrum.store import AccountConfig, ConnectionConfig, Store
 from servicetrade_spectrum.sync._clients import ClientPool
 from servicetrade_spectrum.sync._facts import job_facts
 from servicetrade_spectrum.sync._results import (
@@ -80,6 +81,15 @@ Authorization ID is wrong or inactive, and every further call would fail the sam
 
 LOCK_LEASE = timedelta(minutes=15)
 """Longer than any send can take (retries included); a crashed holder's lock expires."""
+
+
+def _unless_paused(connection: ConnectionConfig) -> ConnectionConfig:
+    if connection.paused:
+        raise ConnectionPaused(
+            f"Connection '{connection.name}' is paused ({connection.pause_reason}); "
+            f"nothing was sent. Resume it with 'st-spectrum connection resume "
+            f"{connection.name}' once the cause is fixed.")
+    return connection
 
 
 def connection_rules(connection: ConnectionConfig) -> ConnectionRules:
@@ -164,6 +174,11 @@ class SendService:
         self._lock_wait = lock_wait
         self._poll = poll_interval
         self._holder_prefix = f"{socket.gethostname()}:{os.getpid()}"
+        # attempt ID -> the connection and account its prepare step read: steps 2 and 3 of
+        # a send in this process reuse them instead of reading (and decrypting) them again.
+        # A step resumed in another process reads them from the store.
+        self._configs: dict[int, tuple[ConnectionConfig, AccountConfig]] = {}
+        self._configs_lock = threading.Lock()
 
     # -- a whole send, directly --------------------------------------------------------------
     def send(self, job_id: int, connection_name: str, *, trigger: str = "cli",
@@ -195,13 +210,23 @@ class SendService:
 
     def active_connection(self, connection_name: str) -> ConnectionConfig:
         """The connection, unless it is paused (then :class:`ConnectionPaused`)."""
-        connection = self.store.connection(connection_name)
-        if connection.paused:
-            raise ConnectionPaused(
-                f"Connection '{connection.name}' is paused ({connection.pause_reason}); "
-                f"nothing was sent. Resume it with 'st-spectrum connection resume "
-                f"{connection.name}' once the cause is fixed.")
-        return connection
+        return _unless_paused(self.store.connection(connection_name))
+
+    def _remember(self, attempt_id: int, configs: tuple[ConnectionConfig, AccountConfig]
+                  ) -> None:
+        with self._configs_lock:
+            if len(self._configs) > 10_000:  # sends that ended elsewhere after a crash
+                self._configs.clear()
+            self._configs[attempt_id] = configs
+
+    def _configs_of(self, prepared: Prepared) -> tuple[ConnectionConfig, AccountConfig]:
+        with self._configs_lock:
+            remembered = self._configs.get(prepared.attempt_id)
+        return remembered or self.store.connection_and_account(prepared.connection_name)
+
+    def _forget(self, attempt_id: int) -> None:
+        with self._configs_lock:
+            self._configs.pop(attempt_id, None)
 
     def _lock(self, connection: ConnectionConfig, job_id: int, holder: str) -> bool:
         """Take the lock; return whether we had to wait for another send."""
@@ -227,33 +252,36 @@ class SendService:
     # -- step 1 ----------------------------------------------------------------------------
     def prepare(self, job_id: int, connection_name: str, *, trigger: str, triggered_by: str,
                 run_id: str | None = None) -> Prepared:
-        connection = self.active_connection(connection_name)
-        st = self.clients.servicetrade(self.store.account_by_id(connection.account_id))
+        connection, account = self.store.connection_and_account(connection_name)
+        _unless_paused(connection)
+        st = self.clients.servicetrade(account)
         try:
             context = self._read(st, job_id)
         except (ServiceTradeUnavailable, ServiceTradeAuthenticationFailed) as exc:
             attempt_id = self.store.start_attempt(connection, job_id, job_number="",
                                                   trigger=trigger, triggered_by=triggered_by,
                                                   run_id=run_id)
+            self._remember(attempt_id, (connection, account))
             return Prepared(attempt_id, job_id, "", connection.id, connection.name,
                             failure=_servicetrade_failure(exc, f"reading job {job_id}"),
                             can_comment=False)
         job = context.job
-        attempt_id = self.store.start_attempt(connection, job_id, job_number=str(job.number),
-                                              trigger=trigger, triggered_by=triggered_by,
-                                              run_id=run_id)
         facts = job_facts(context, connection.system)
         last_sent = self.store.last_attempt(connection.id, job_id, status="sent")
         built = build_work_order(facts, connection_rules(connection),
                                  last_sent.source_fields if last_sent else None)
+        drafted = ({} if isinstance(built, Failure) else
+                   {"fields": built.fields, "source_fields": built.source_fields,
+                    "warnings": list(built.warnings), "stage": "prepared"})
+        attempt_id = self.store.start_attempt(connection, job_id, job_number=str(job.number),
+                                              trigger=trigger, triggered_by=triggered_by,
+                                              run_id=run_id, **drafted)
+        self._remember(attempt_id, (connection, account))
         prepared = Prepared(attempt_id, job_id, facts.job_number, connection.id,
                             connection.name, facts=facts,
                             job_external_ids=dict(job.external_ids))
         if isinstance(built, Failure):
             return dataclasses.replace(prepared, failure=built)
-        self.store.update_attempt(attempt_id, fields=built.fields,
-                                  source_fields=built.source_fields,
-                                  warnings=list(built.warnings), stage="prepared")
         return dataclasses.replace(prepared, draft=built)
 
     # -- step 2 ----------------------------------------------------------------------------
@@ -261,7 +289,7 @@ class SendService:
         assert prepared.draft is not None
         assert prepared.facts is not None
         draft = prepared.draft
-        connection = self.store.connection(prepared.connection_name)
+        connection, _account = self._configs_of(prepared)
         spectrum = self.clients.spectrum(connection)
         try:
             outcome = spectrum.work_order_header(draft.fields)
@@ -283,19 +311,24 @@ class SendService:
 
     # -- step 3 ----------------------------------------------------------------------------
     def conclude(self, prepared: Prepared, called: Called | None) -> SendResult:
-        attempt = self.store.attempt(prepared.attempt_id)
+        try:
+            return self._conclude(prepared, called)
+        finally:
+            self._forget(prepared.attempt_id)
+
+    def _conclude(self, prepared: Prepared, called: Called | None) -> SendResult:
+        attempt = self.store.begin_concluding(prepared.attempt_id)
         if attempt.status != "running":  # a resumed workflow whose record was finished
             return SendResult.from_attempt(attempt)
         resumed = attempt.stage == "concluding"
-        self.store.update_attempt(prepared.attempt_id, stage="concluding")
-        connection = self.store.connection(prepared.connection_name)
+        connection, account = self._configs_of(prepared)
         failure = prepared.failure or (called.failure if called else None)
         if failure is not None:
-            return self._finish_failed(prepared, connection, failure, resumed=resumed)
+            return self._finish_failed(prepared, connection, account, failure, resumed=resumed)
         assert prepared.draft is not None
         assert called is not None
         draft = prepared.draft
-        st = self.clients.servicetrade(self.store.account_by_id(connection.account_id))
+        st = self.clients.servicetrade(account)
         warnings = list(draft.warnings)
         written = False
         try:
@@ -319,11 +352,12 @@ class SendService:
                           job_number=prepared.job_number)
 
     def _finish_failed(self, prepared: Prepared, connection: ConnectionConfig,
-                       failure: Failure, *, resumed: bool) -> SendResult:
+                       account: AccountConfig, failure: Failure, *,
+                       resumed: bool) -> SendResult:
         comment = failure.as_comment(connection.name)
         posted = False
         if prepared.can_comment and failure.kind is not FailureKind.SERVICETRADE_UNAVAILABLE:
-            posted = self._comment(prepared, connection, comment, resumed=resumed)
+            posted = self._comment(prepared, connection, account, comment, resumed=resumed)
         spectrum_message = "; ".join(r.message for r in failure.spectrum_rows if r.message)
         self.store.update_attempt(
             prepared.attempt_id, status="failed", failure_kind=failure.kind.value,
@@ -343,14 +377,14 @@ class SendService:
                           attempt_id=prepared.attempt_id, spectrum_message=spectrum_message,
                           job_number=prepared.job_number)
 
-    def _comment(self, prepared: Prepared, connection: ConnectionConfig, comment: str,
-                 *, resumed: bool) -> bool:
+    def _comment(self, prepared: Prepared, connection: ConnectionConfig,
+                 account: AccountConfig, comment: str, *, resumed: bool) -> bool:
         """Post the failure's comment once; return whether this attempt's comment is on the
         job."""
         if self._same_comment_as_before(connection, prepared.job_id, prepared.attempt_id,
                                         comment):
             return False
-        st = self.clients.servicetrade(self.store.account_by_id(connection.account_id))
+        st = self.clients.servicetrade(account)
         try:
             if resumed:
                 # The crashed process may have posted it, or its POST may still be on its way:
