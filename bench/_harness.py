@@ -37,6 +37,7 @@ __all__ = [
     "percentile",
     "round_trips",
     "rss_mb",
+    "start_product",
     "started_emulator",
 ]
 
@@ -177,8 +178,16 @@ class ProductProcess:
 
     name: str
     process: subprocess.Popen[str]
+    banner: str = ""
+    """The line that said it was ready."""
     peak_rss_mb: float = 0.0
     samples: list[tuple[float, float]] | None = None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def sample(self) -> float:
         rss = rss_mb(self.process.pid)
@@ -210,5 +219,5 @@ def start_product(name: str, args: Sequence[str], env: dict[str, str],
         if not line:
             raise RuntimeError(f"{name} exited before it was ready")
         if ready in line:
-            return ProductProcess(name, process)
+            return ProductProcess(name, process, banner=line)
     raise RuntimeError(f"{name} was not ready within 60 s")

@@ -1,0 +1,171 @@
+"""Webhook intake under a burst: 200 messages/s for 30 s from a separate process, at a real
+``st-spectrum serve``; acknowledgement latency p50/p99, and nothing lost.
+
+Each message is about one job (as ServiceTrade sends them); one job in ten has reached the
+rule's status, so ``serve`` also reads jobs and sends work orders while the burst goes on.
+The load comes from a child process on an open-loop schedule (a message every 5 ms whatever
+the answers do), over up to 64 connections. "Nothing lost": every message acknowledged
+with 200 and stored, and every one processed.
+
+    .venv/bin/python -m bench.webhook_intake [--rate 200] [--seconds 30] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from bench._harness import (
+    big_servicetrade_state,
+    machine,
+    percentile,
+    start_product,
+    started_emulator,
+)
+from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.domain.rules import Trigger
+from servicetrade_spectrum.emulators import seed
+from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.store._models import SyncAttempt, WebhookMessage
+from servicetrade_spectrum.sync import ClientPool, register_webhook
+
+
+async def generate(hook_url: str, job_ids: list[int], rate: float, seconds: float
+                   ) -> list[tuple[float, int]]:
+    """POST one message every 1/rate s; return (latency s, status) of each."""
+    results: list[tuple[float, int]] = []
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        async def post(job_id: int) -> None:
+            now = int(time.time())
+            body = {"messageId": str(uuid.uuid4()), "timestamp": now,
+                    "data": [{"action": "updated", "timestamp": now, "userId": 41,
+                              "entity": {"type": "job", "id": job_id}}]}
+            sent = time.perf_counter()
+            try:
+                status = (await client.post(hook_url, json=body)).status_code
+            except httpx.HTTPError:
+                status = 0
+            results.append((time.perf_counter() - sent, status))
+
+        count = int(rate * seconds)
+        started = time.perf_counter()
+        tasks = []
+        for n in range(count):
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(job_ids[n % len(job_ids)])))
+        await asyncio.gather(*tasks)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--database-url", default=None, help="default: SQLite, temporary")
+    parser.add_argument("--dbos-schema", default="dbos_bench")
+    parser.add_argument("--generate", nargs=2, metavar=("HOOK_URL", "JOB_IDS_FILE"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:  # the child process: only the load
+        job_ids = json.loads(Path(args.generate[1]).read_text())
+        results = asyncio.run(generate(args.generate[0], job_ids, args.rate, args.seconds))
+        print(json.dumps(results))
+        return
+    run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    messages = int(args.rate * args.seconds)
+    state, job_ids = big_servicetrade_state(messages)
+    completed = set(job_ids[::10])
+    for job in state["jobs"]:
+        if job["id"] in job_ids:
+            job["status"] = "completed" if job["id"] in completed else "scheduled"
+    home = Path(tempfile.mkdtemp(prefix="st-spectrum-bench-"))
+    settings = Settings(home=home, database_url=args.database_url, dbos_schema=args.dbos_schema)
+    with started_emulator("spectrum") as spectrum, \
+            started_emulator("servicetrade", state=state) as servicetrade:
+        store = Store.open(settings)
+        name = f"Bench-{int(time.time() * 1000)}"
+        store.add_account(name, servicetrade.api, auth_kind="session",
+                          secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
+        store.add_connection(NewConnection(
+            name=name, account=name, ws_url=spectrum.api, company_code="1",
+            authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="B", work_order_type="SVC"))
+        store.add_rule(name, Trigger.ON_STATUS, "completed")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
+        env.update({"ST_SPECTRUM_HOME": str(home),
+                    "ST_SPECTRUM_DATABASE_URL": settings.effective_database_url,
+                    "ST_SPECTRUM_DBOS_SCHEMA": settings.dbos_schema,
+                    "ST_SPECTRUM_LOG_LEVEL": "WARNING"})
+        server = start_product("serve", ["serve", "--port", "0"], env, "serving on")
+        try:
+            base = server.banner.split("serving on ")[1].split(" ")[0]
+            clients = ClientPool(settings)
+            hook_url = register_webhook(store, clients, name, base).hook_url
+            clients.close()
+            ids_file = home / "job-ids.json"
+            ids_file.write_text(json.dumps(job_ids))
+            load = subprocess.run(
+                [sys.executable, "-m", "bench.webhook_intake", "--rate", str(args.rate),
+                 "--seconds", str(args.seconds), "--generate", hook_url, str(ids_file)],
+                capture_output=True, text=True, check=True)
+            results: list[tuple[float, int]] = json.loads(load.stdout)
+            server.sample()
+            processed_after = wait_processed(store, messages)
+        finally:
+            server.stop()
+        sends = count_sends(store)
+        store.close()
+    latencies_ms = [latency * 1000 for latency, _ in results]
+    statuses = {status for _, status in results}
+    database = "PostgreSQL" if "postgresql" in settings.effective_database_url else "SQLite"
+    print(f"machine: {machine()}")
+    print("| database | messages | ack p50 / p99 / max (ms) | statuses | stored | all processed "
+          "after the burst | sends |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {database} | {len(results)} at {args.rate:g}/s | "
+          f"{percentile(latencies_ms, 0.5):.1f} / {percentile(latencies_ms, 0.99):.1f} / "
+          f"{max(latencies_ms):.1f} | {sorted(statuses)} | {processed_after[0]} | "
+          f"{processed_after[1]:.1f} s | {sends} |")
+
+
+def wait_processed(store: Store, expected: int, timeout: float = 300) -> tuple[int, float]:
+    """(messages stored, seconds until all were processed)."""
+    started = time.monotonic()
+    stored = 0
+    while time.monotonic() - started < timeout:
+        with store.session() as session:
+            stored = session.scalar(select(func.count()).select_from(WebhookMessage)) or 0
+            waiting = session.scalar(select(func.count()).select_from(WebhookMessage).where(
+                WebhookMessage.processed_at.is_(None))) or 0
+        if stored >= expected and waiting == 0:
+            break
+        time.sleep(0.5)
+    return stored, time.monotonic() - started
+
+
+def count_sends(store: Store) -> dict[str, Any]:
+    with store.session() as session:
+        rows = session.execute(select(SyncAttempt.status, func.count())
+                               .group_by(SyncAttempt.status)).all()
+    return {status: count for status, count in rows}
+
+
+if __name__ == "__main__":
+    main()
