@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dbos import DBOS
 
-from servicetrade_spectrum.sync import SendResult, SendService
+from servicetrade_spectrum.sync import ConnectionPaused, SendResult, SendService
 from servicetrade_spectrum.sync._send import Called, Prepared
 
 __all__ = ["PAUSED_RECHECK_SECONDS", "WORKFLOW_NAME", "send_job", "services", "use_services"]
@@ -36,14 +36,14 @@ def services() -> SendService:
 
 
 @DBOS.step()
-def connection_is_paused(connection: str) -> bool:
-    return services().store.connection(connection).paused
-
-
-@DBOS.step()
-def prepare_step(job_id: int, connection: str, trigger: str, triggered_by: str) -> Prepared:
-    return services().prepare(job_id, connection, trigger=trigger, triggered_by=triggered_by,
-                              run_id=DBOS.workflow_id)
+def prepare_step(job_id: int, connection: str, trigger: str,
+                 triggered_by: str) -> Prepared | None:
+    """Step 1, or None while the connection is paused (nothing is read or recorded then)."""
+    try:
+        return services().prepare(job_id, connection, trigger=trigger,
+                                  triggered_by=triggered_by, run_id=DBOS.workflow_id)
+    except ConnectionPaused:
+        return None
 
 
 @DBOS.step()
@@ -59,9 +59,11 @@ def conclude_step(prepared: Prepared, called: Called | None) -> SendResult:
 @DBOS.workflow(name=WORKFLOW_NAME)
 def send_job(job_id: int, connection: str, trigger: str, triggered_by: str) -> SendResult:
     # A queued send waits while its connection is paused (an Authorization ID that Spectrum
-    # refuses); it goes ahead once someone resumes the connection.
-    while connection_is_paused(connection):
-        DBOS.sleep(PAUSED_RECHECK_SECONDS)
+    # refuses); it goes ahead once someone resumes the connection. The pause is checked by
+    # step 1 itself: a separate step would cost every send another recorded step.
     prepared = prepare_step(job_id, connection, trigger, triggered_by)
+    while prepared is None:
+        DBOS.sleep(PAUSED_RECHECK_SECONDS)
+        prepared = prepare_step(job_id, connection, trigger, triggered_by)
     called = call_spectrum_step(prepared) if prepared.failure is None else None
     return conclude_step(prepared, called)
