@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     servicetrade_timeout: float = Field(default=30.0, gt=0)
     """Seconds to wait for one ServiceTrade answer."""
 
-    queue_polling_interval: float = Field(default=0.05, gt=0, le=5)
+    queue_polling_interval: float = Field(default=0.02, gt=0, le=5)
     """Seconds between looks at the send queue (a queued send starts within about this)."""
 
     dbos_schema: str = Field(default="dbos", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")

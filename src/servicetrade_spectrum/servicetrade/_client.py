@@ -18,6 +18,7 @@ Writes and retries
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -119,6 +120,8 @@ class ServiceTradeClient:
                                   headers={"User-Agent": f"st-spectrum/{__version__}",
                                            "Accept": "application/json"})
         self._auth: Authenticator = make_authenticator(self._http, self.base_url, auth)
+        self._reader_pool: ThreadPoolExecutor | None = None
+        self._readers_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ServiceTradeClient({self.base_url!r})"
@@ -130,6 +133,8 @@ class ServiceTradeClient:
             self._auth.close()
         finally:
             self._http.close()
+            if self._reader_pool is not None:
+                self._reader_pool.shutdown(wait=False)
 
     def __enter__(self) -> ServiceTradeClient:
         return self
@@ -246,13 +251,22 @@ class ServiceTradeClient:
         """The job's company, location and contract, read at the same time (one round trip)."""
         if isinstance(job, int):
             job = self.get_job(job)
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="servicetrade-read") as pool:
-            company = pool.submit(self.get_company, job.customer.id) if job.customer else None
-            location = pool.submit(self.get_location, job.location.id) if job.location else None
-            contract = pool.submit(self.get_contract, job.contract.id) if job.contract else None
-            return JobContext(job=job, company=company.result() if company else None,
-                              location=location.result() if location else None,
-                              contract=contract.result() if contract else None)
+        pool = self._readers()
+        company = pool.submit(self.get_company, job.customer.id) if job.customer else None
+        location = pool.submit(self.get_location, job.location.id) if job.location else None
+        contract = pool.submit(self.get_contract, job.contract.id) if job.contract else None
+        return JobContext(job=job, company=company.result() if company else None,
+                          location=location.result() if location else None,
+                          contract=contract.result() if contract else None)
+
+    def _readers(self) -> ThreadPoolExecutor:
+        """Threads for reads made at the same time; kept for the client's life (starting
+        three threads per send cost more CPU than the reads' own Python work)."""
+        with self._readers_lock:
+            if self._reader_pool is None:
+                self._reader_pool = ThreadPoolExecutor(max_workers=6,
+                                                       thread_name_prefix="servicetrade-read")
+            return self._reader_pool
 
     def _list_records(self, entity: Entity, key: str, model: type[ModelT], *, what: str,
                       page_size: int) -> list[ModelT]:

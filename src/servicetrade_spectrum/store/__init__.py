@@ -9,6 +9,7 @@ from servicetrade_spectrum.store._migrations import (
 )
 from servicetrade_spectrum.store._records import (
     AccountConfig,
+    AttemptProgress,
     AttemptRecord,
     BulkRunRecord,
     ConnectionConfig,
@@ -32,6 +33,7 @@ __all__ = [
     "AccountConfig",
     "AlreadyExists",
     "ApiTokenRecord",
+    "AttemptProgress",
     "AttemptRecord",
     "BrowserSession",
     "BulkRunRecord",

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["AccountConfig", "AttemptRecord", "BulkRunRecord", "ConnectionConfig", "HistoryFilter",
-           "HistoryPage"]
+__all__ = ["AccountConfig", "AttemptProgress", "AttemptRecord", "BulkRunRecord",
+           "ConnectionConfig", "HistoryFilter", "HistoryPage"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,16 @@ class AttemptRecord:
             "spectrum_message": self.spectrum_message or None,
             "warnings": self.warnings, "comment_posted": self.comment_posted,
         }
+
+
+@dataclass(frozen=True)
+class AttemptProgress:
+    """How far an attempt got, as a resumable step needs to know it."""
+
+    status: str  # running, sent, failed
+    stage: str  # '', prepared, called, concluding
+    finished: AttemptRecord | None
+    """The whole record once the attempt is no longer running."""
 
 
 @dataclass(frozen=True)

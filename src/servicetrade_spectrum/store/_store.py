@@ -33,6 +33,7 @@ from servicetrade_spectrum.store._models import (
 from servicetrade_spectrum.store._models import Rule as RuleRow
 from servicetrade_spectrum.store._records import (
     AccountConfig,
+    AttemptProgress,
     AttemptRecord,
     BulkRunRecord,
     ConnectionConfig,
@@ -55,6 +56,9 @@ class AlreadyExists(ValueError):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+_ATTEMPT_COLUMNS = frozenset(SyncAttempt.__table__.columns.keys())
 
 
 def _aware(moment: datetime) -> datetime:
@@ -307,30 +311,41 @@ class Store:
             return attempt.id
 
     def update_attempt(self, attempt_id: int, **values: Any) -> None:
+        """Set columns of an attempt; a final status also sets its end and duration. One
+        UPDATE statement (a send updates its attempt several times: no ORM load)."""
+        unknown = [key for key in values if key not in _ATTEMPT_COLUMNS]
+        if unknown:
+            raise ValueError(f"'{unknown[0]}' is not a sync attempt column")
         with self.session() as session:
-            attempt = session.get(SyncAttempt, attempt_id)
-            if attempt is None:
-                raise NotFound(f"No sync attempt {attempt_id}.")
-            for key, value in values.items():
-                if not hasattr(attempt, key):
-                    raise ValueError(f"'{key}' is not a sync attempt column")
-                setattr(attempt, key, value)
             if values.get("status") in ("sent", "failed"):
-                attempt.finished_at = _now()
-                started = _aware(attempt.started_at)
-                attempt.duration_ms = int((attempt.finished_at - started).total_seconds() * 1000)
+                started = session.scalar(select(SyncAttempt.started_at).where(
+                    SyncAttempt.id == attempt_id))
+                if started is None:
+                    raise NotFound(f"No sync attempt {attempt_id}.")
+                finished = _now()
+                values = {**values, "finished_at": finished, "duration_ms": int(
+                    (finished - _aware(started)).total_seconds() * 1000)}
+            changed = session.execute(update(SyncAttempt).where(SyncAttempt.id == attempt_id)
+                                      .values(**values))
+            if changed.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"No sync attempt {attempt_id}.")
 
-    def begin_concluding(self, attempt_id: int) -> AttemptRecord:
-        """The attempt as it was, marking it ``concluding`` when it is still running (one
+    def begin_concluding(self, attempt_id: int) -> AttemptProgress:
+        """How far the attempt got, marking it ``concluding`` when it is still running (one
         transaction: the send's step 3 reads and marks at once)."""
         with self.session() as session:
-            row = session.get(SyncAttempt, attempt_id)
-            if row is None:
+            found = session.execute(select(SyncAttempt.status, SyncAttempt.stage).where(
+                SyncAttempt.id == attempt_id)).first()
+            if found is None:
                 raise NotFound(f"No sync attempt {attempt_id}.")
-            before = self._attempt_record(session, row)
-            if row.status == "running":
-                row.stage = "concluding"
-            return before
+            if found.status != "running":
+                row = session.get(SyncAttempt, attempt_id)
+                assert row is not None
+                return AttemptProgress(found.status, found.stage,
+                                       self._attempt_record(session, row))
+            session.execute(update(SyncAttempt).where(SyncAttempt.id == attempt_id)
+                            .values(stage="concluding"))
+        return AttemptProgress(found.status, found.stage, None)
 
     def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
         """The attempt a durable send (workflow ``run_id``) recorded, once it has one."""
@@ -356,6 +371,18 @@ class Store:
                 query = query.where(SyncAttempt.id < before_id)
             row = session.scalar(query.order_by(SyncAttempt.id.desc()).limit(1))
             return self._attempt_record(session, row) if row is not None else None
+
+    def last_sent_source_fields(self, connection_id: int,
+                                job_id: int) -> dict[str, Any] | None:
+        """The managed fields' values of the job's last successful send on the connection
+        (the base of a re-send), or None when it was never sent."""
+        with self.session() as session:
+            fields = session.scalar(
+                select(SyncAttempt.source_fields)
+                .where(SyncAttempt.connection_id == connection_id,
+                       SyncAttempt.job_id == job_id, SyncAttempt.status == "sent")
+                .order_by(SyncAttempt.id.desc()).limit(1))
+            return dict(fields) if fields is not None else None
 
     def recent_failure_kinds(self, connection_id: int, count: int) -> list[str]:
         """The failure kinds of the connection's last ``count`` finished attempts, newest

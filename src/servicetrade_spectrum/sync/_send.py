@@ -267,9 +267,8 @@ class SendService:
                             can_comment=False)
         job = context.job
         facts = job_facts(context, connection.system)
-        last_sent = self.store.last_attempt(connection.id, job_id, status="sent")
         built = build_work_order(facts, connection_rules(connection),
-                                 last_sent.source_fields if last_sent else None)
+                                 self.store.last_sent_source_fields(connection.id, job_id))
         drafted = ({} if isinstance(built, Failure) else
                    {"fields": built.fields, "source_fields": built.source_fields,
                     "warnings": list(built.warnings), "stage": "prepared"})
@@ -317,10 +316,10 @@ class SendService:
             self._forget(prepared.attempt_id)
 
     def _conclude(self, prepared: Prepared, called: Called | None) -> SendResult:
-        attempt = self.store.begin_concluding(prepared.attempt_id)
-        if attempt.status != "running":  # a resumed workflow whose record was finished
-            return SendResult.from_attempt(attempt)
-        resumed = attempt.stage == "concluding"
+        progress = self.store.begin_concluding(prepared.attempt_id)
+        if progress.finished is not None:  # a resumed workflow whose record was finished
+            return SendResult.from_attempt(progress.finished)
+        resumed = progress.stage == "concluding"
         connection, account = self._configs_of(prepared)
         failure = prepared.failure or (called.failure if called else None)
         if failure is not None:

@@ -28,10 +28,11 @@ from typing import Any
 
 from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions
 from dbos._error import DBOSNonExistentWorkflowError
+from sqlalchemy import Engine
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.logs import get_logger
-from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.store import Store, create_database_engine
 from servicetrade_spectrum.sync import SendRequest, SendResult, SendService
 from servicetrade_spectrum.workflows import _send_workflow
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
@@ -133,6 +134,7 @@ class DurableRuntime:
         self.executor_id = f"{role}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._engine: Engine | None = None
 
     def _config(self) -> DBOSConfig:
         config: DBOSConfig = {
@@ -146,6 +148,9 @@ class DurableRuntime:
         schema = _schema(self.settings)
         if schema:
             config["dbos_system_schema"] = schema
+        else:  # SQLite: DBOS's tables share our file; give DBOS our engine and its pragmas
+            self._engine = create_database_engine(self.settings.effective_database_url)
+            config["system_database_engine"] = self._engine
         return config
 
     def start(self) -> DurableRuntime:
@@ -202,5 +207,7 @@ class DurableRuntime:
                                            load_input=False, load_output=False)
         DBOS.destroy(workflow_completion_timeout_sec=drain_seconds if running_here else 0)
         use_services(None)
+        if self._engine is not None:
+            self._engine.dispose()
         self.store.forget_executor(self.executor_id)
         _log.info("runtime.stopped", role=self.role, executor=self.executor_id)
