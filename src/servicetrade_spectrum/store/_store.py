@@ -325,6 +325,10 @@ class Store:
                 finished = _now()
                 values = {**values, "finished_at": finished, "duration_ms": int(
                     (finished - _aware(started)).total_seconds() * 1000)}
+            if not values:
+                if session.get(SyncAttempt, attempt_id) is None:
+                    raise NotFound(f"No sync attempt {attempt_id}.")
+                return
             changed = session.execute(update(SyncAttempt).where(SyncAttempt.id == attempt_id)
                                       .values(**values))
             if changed.rowcount == 0:  # type: ignore[attr-defined]

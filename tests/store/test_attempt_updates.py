@@ -1,0 +1,29 @@
+"""Updating an attempt: one statement, a final status sets the end and the duration."""
+
+from __future__ import annotations
+
+import pytest
+
+from servicetrade_spectrum.store import NotFound, Store
+
+
+def test_a_final_status_sets_finished_at_and_duration_and_nothing_is_a_no_op(
+        configured: Store) -> None:
+    connection = configured.connection("Main")
+    attempt_id = configured.start_attempt(connection, 42, job_number="10042", trigger="cli",
+                                          triggered_by="me", fields={"WO_Number": "T10042"},
+                                          stage="prepared")
+    configured.update_attempt(attempt_id)  # nothing to change
+    configured.update_attempt(attempt_id, status="sent", work_order_number="T10042")
+    record = configured.attempt(attempt_id)
+    assert record.status == "sent"
+    assert record.fields == {"WO_Number": "T10042"}
+    assert record.finished_at is not None
+    assert record.duration_ms is not None
+    assert record.duration_ms >= 0
+    with pytest.raises(NotFound):
+        configured.update_attempt(attempt_id + 1000, stage="called")
+    with pytest.raises(NotFound):
+        configured.update_attempt(attempt_id + 1000)
+    with pytest.raises(ValueError, match="not a sync attempt column"):
+        configured.update_attempt(attempt_id, colour="blue")
