@@ -102,8 +102,10 @@ def timed(client: httpx.Client, url: str, params: dict[str, str]) -> tuple[float
 
 def measure(client: httpx.Client, url: str, facts: dict[str, Any], cursor_name: str,
             next_cursor: Any, requests: int) -> list[float]:
-    """``requests`` GETs cycling through the filters; every third follows a cursor deeper."""
+    """``requests`` GETs cycling through the filters; every third follows a cursor deeper.
+    The slowest request of each filter is printed, to find a slow one."""
     latencies: list[float] = []
+    slowest: dict[str, float] = {}
     filters = queries(facts)
     cursor: dict[str, str] = {}
     for n in range(requests):
@@ -112,8 +114,12 @@ def measure(client: httpx.Client, url: str, facts: dict[str, Any], cursor_name: 
             params.update(cursor)
         elapsed, answer = timed(client, url, params)
         latencies.append(elapsed)
+        key = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != cursor_name)
+        slowest[key or "(no filter)"] = max(slowest.get(key or "(no filter)", 0.0), elapsed)
         found = next_cursor(answer)
         cursor = {cursor_name: str(found)} if found else {}
+    print(f"slowest by filter at {url}: " + "; ".join(
+        f"{key} {ms:.0f} ms" for key, ms in sorted(slowest.items(), key=lambda kv: -kv[1])[:4]))
     return latencies
 
 

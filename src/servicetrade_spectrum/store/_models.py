@@ -91,6 +91,7 @@ class SyncAttempt(Base):
         Index("ix_sync_attempts_account_connection", "account_id", "connection_id", "id"),
         Index("ix_sync_attempts_account_status", "account_id", "status", "id"),
         Index("ix_sync_attempts_account_kind", "account_id", "failure_kind", "id"),
+        Index("ix_sync_attempts_account_job", "account_id", "job_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -20,6 +20,7 @@ _HISTORY_INDEXES = {
     'ix_sync_attempts_account_connection': ['account_id', 'connection_id', 'id'],
     'ix_sync_attempts_account_status': ['account_id', 'status', 'id'],
     'ix_sync_attempts_account_kind': ['account_id', 'failure_kind', 'id'],
+    'ix_sync_attempts_account_job': ['account_id', 'job_id', 'id'],
 }
 
 
