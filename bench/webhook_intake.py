@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--database-url", default=None, help="default: SQLite, temporary")
     parser.add_argument("--dbos-schema", default="dbos_bench")
+    parser.add_argument("--no-rule", action="store_true",
+                        help="no automation rule: measure the intake alone")
     parser.add_argument("--generate", nargs=2, metavar=("HOOK_URL", "JOB_IDS_FILE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -107,7 +109,8 @@ def run(args: argparse.Namespace) -> None:
         store.add_connection(NewConnection(
             name=name, account=name, ws_url=spectrum.api, company_code="1",
             authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="B", work_order_type="SVC"))
-        store.add_rule(name, Trigger.ON_STATUS, "completed")
+        if not args.no_rule:
+            store.add_rule(name, Trigger.ON_STATUS, "completed")
         env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
         env.update({"ST_SPECTRUM_HOME": str(home),
                     "ST_SPECTRUM_DATABASE_URL": settings.effective_database_url,

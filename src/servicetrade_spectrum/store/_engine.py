@@ -9,6 +9,11 @@ from sqlalchemy.engine import make_url
 
 __all__ = ["create_database_engine"]
 
+_POOL = {"pool_size": 20, "max_overflow": 20}
+"""Enough connections for the web app's threads, the send workers and the automation at
+once. With SQLAlchemy's default (5 + 10 overflow) a webhook burst kept opening and closing
+overflow connections (each one re-running the SQLite pragmas), and requests waited for them."""
+
 
 def create_database_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the settings each backend needs to behave well.
@@ -22,7 +27,7 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               **kwargs)
+                               **{**_POOL, **kwargs})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -34,4 +39,4 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, **{**_POOL, **kwargs})

@@ -667,11 +667,15 @@ class Store:
             return [(row.id, row.account_id, dict(row.body)) for row in rows]
 
     def mark_webhook_processed(self, message_row_id: int, outcome: str) -> None:
+        self.mark_webhooks_processed([(message_row_id, outcome)])
+
+    def mark_webhooks_processed(self, outcomes: list[tuple[int, str]]) -> None:
+        """Mark messages processed, each with its outcome, in one transaction."""
+        now = _now()
         with self.session() as session:
-            message = session.get(WebhookMessage, message_row_id)
-            if message is not None:
-                message.processed_at = _now()
-                message.outcome = outcome
+            for row_id, outcome in outcomes:
+                session.execute(update(WebhookMessage).where(WebhookMessage.id == row_id)
+                                .values(processed_at=now, outcome=outcome))
 
     def swept_until(self, account_id: int) -> int | None:
         with self.session() as session:

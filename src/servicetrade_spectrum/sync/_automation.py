@@ -22,7 +22,7 @@ from servicetrade_spectrum.servicetrade import (
     ServiceTradeUnavailable,
     parse_webhook,
 )
-from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.store import AccountConfig, Store
 from servicetrade_spectrum.sync._clients import ClientPool
 
 __all__ = ["Automation", "Enqueue", "SendRequest"]
@@ -53,6 +53,7 @@ class Automation:
         self.clients = clients
         self.enqueue = enqueue
         self._clock = clock
+        self._accounts: dict[int, tuple[AccountConfig, float]] = {}
 
     def _fire(self, rules: list[Rule], event: JobEvent, trigger: str) -> int:
         fired = matching_rules(rules, event)
@@ -65,28 +66,38 @@ class Automation:
         """Process persisted messages, oldest first; return how many were finished.
 
         A message whose jobs cannot be read because ServiceTrade is unavailable stays
-        unprocessed and is tried again on the next call; nothing accepted is ever lost.
+        unprocessed and is tried again on the next call; nothing accepted is ever lost. An
+        account's rules and client are looked up once per call, and the finished messages
+        are marked in one transaction: a burst of deliveries is processed in batches. (A
+        crash before the marking processes the batch again: the sends it queues join those
+        already queued, and a finished send is an idempotent re-send.)
         """
-        finished = 0
-        for row_id, account_id, body in self.store.unprocessed_webhook_messages(limit):
-            try:
-                outcome = self._process_message(account_id, body)
-            except ServiceTradeUnavailable as exc:
-                _log.warning("webhook.deferred", message=row_id, error=str(exc))
-                break  # keep order; the next pass retries from here
-            self.store.mark_webhook_processed(row_id, outcome)
-            finished += 1
-        return finished
+        finished: list[tuple[int, str]] = []
+        rules: dict[int, list[Rule]] = {}
+        try:
+            for row_id, account_id, body in self.store.unprocessed_webhook_messages(limit):
+                if account_id not in rules:
+                    rules[account_id] = self.store.rules(account_id=account_id)
+                try:
+                    outcome = self._process_message(account_id, rules[account_id], body)
+                except ServiceTradeUnavailable as exc:
+                    _log.warning("webhook.deferred", message=row_id, error=str(exc))
+                    break  # keep order; the next pass retries from here
+                finished.append((row_id, outcome))
+        finally:
+            if finished:
+                self.store.mark_webhooks_processed(finished)
+        return len(finished)
 
-    def _process_message(self, account_id: int, body: dict[str, object]) -> str:
+    def _process_message(self, account_id: int, rules: list[Rule],
+                         body: dict[str, object]) -> str:
         try:
             message = parse_webhook(body)
         except InvalidWebhook as exc:
             return f"ignored: {exc}"
-        rules = self.store.rules(account_id=account_id)
         if not rules:
             return "no rules"
-        client = self.clients.servicetrade(self.store.account_by_id(account_id))
+        client = self.clients.servicetrade(self._account(account_id))
         sends = 0
         seen: set[tuple[int, str]] = set()
         for event in message.events:
@@ -104,6 +115,16 @@ class Automation:
                 continue
             sends += self._fire(rules, _event(job, event.action), "rule")
         return f"{sends} send(s) queued from {len(message.events)} event(s)"
+
+    def _account(self, account_id: int) -> AccountConfig:
+        """The account, read at most once a second (a burst reads it once, a changed secret
+        is seen within a second)."""
+        now = time.monotonic()
+        cached = self._accounts.get(account_id)
+        if cached is None or cached[1] < now:
+            cached = (self.store.account_by_id(account_id), now + 1.0)
+            self._accounts[account_id] = cached
+        return cached[0]
 
     # -- polling sweep ---------------------------------------------------------------------
     def sweep(self, account_id: int) -> int:

@@ -9,6 +9,8 @@ read and judged afterwards, by the automation worker it wakes.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
@@ -20,14 +22,42 @@ from servicetrade_spectrum.sync._webhooks import secret_digest
 __all__ = ["MAX_BODY_BYTES", "hooks_router"]
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+SECRET_CACHE_SECONDS = 30.0
+"""How long a hook secret's account is remembered: a burst of deliveries looks it up once.
+A re-registered webhook's old secret keeps working for at most this long."""
+
+
+class _SecretCache:
+    """Hook secret digest -> account ID, for ``SECRET_CACHE_SECONDS`` (unknown digests are
+    never remembered)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._known: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def account_id(self, digest: str) -> int | None:
+        now = time.monotonic()
+        with self._lock:
+            known = self._known.get(digest)
+        if known is not None and known[1] > now:
+            return known[0]
+        account_id = self._store.account_id_for_webhook(digest)
+        if account_id is not None:
+            with self._lock:
+                if len(self._known) > 1000:
+                    self._known.clear()
+                self._known[digest] = (account_id, now + SECRET_CACHE_SECONDS)
+        return account_id
 
 
 def hooks_router(store: Store, wake: Callable[[], None]) -> APIRouter:
     router = APIRouter()
+    secrets = _SecretCache(store)
 
     @router.post("/hooks/servicetrade/{secret}", include_in_schema=False)
     async def receive(secret: str, request: Request) -> Response:
-        account_id = await run_in_threadpool(store.account_id_for_webhook, secret_digest(secret))
+        account_id = await run_in_threadpool(secrets.account_id, secret_digest(secret))
         if account_id is None:
             return Response(status_code=404)
         body = await request.body()
