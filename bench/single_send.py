@@ -11,7 +11,7 @@ Two paths are measured, both with warm clients (signed in to ServiceTrade alread
 steps); ``durable`` is a send through the durable queue with the runtime in this process
 (what ``serve`` does for a click on the Send menu), queue wait included.
 
-    .venv/bin/python bench/single_send.py [--sends 20] [--latency-ms 0 50] [--database-url URL]
+    .venv/bin/python -m bench.single_send [--sends 20] [--latency-ms 0 50] [--database-url URL]
 
 CPU time is this process's (all its threads), per send.
 """
