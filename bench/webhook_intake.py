@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--dbos-schema", default="dbos_bench")
     parser.add_argument("--no-rule", action="store_true",
                         help="no automation rule: measure the intake alone")
+    parser.add_argument("--split", action="store_true",
+                        help="serve --web-only, with the sends and automation in a worker")
     parser.add_argument("--generate", nargs=2, metavar=("HOOK_URL", "JOB_IDS_FILE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,7 +118,10 @@ def run(args: argparse.Namespace) -> None:
                     "ST_SPECTRUM_DATABASE_URL": settings.effective_database_url,
                     "ST_SPECTRUM_DBOS_SCHEMA": settings.dbos_schema,
                     "ST_SPECTRUM_LOG_LEVEL": "WARNING"})
-        server = start_product("serve", ["serve", "--port", "0"], env, "serving on")
+        server = start_product("serve", ["serve", "--port", "0", *(
+            ["--web-only"] if args.split else [])], env, "serving on")
+        helpers = ([start_product("worker", ["worker", "--automation"], env, "running sends")]
+                   if args.split else [])
         try:
             base = server.banner.split("serving on ")[1].split(" ")[0]
             clients = ClientPool(settings)
@@ -133,6 +138,8 @@ def run(args: argparse.Namespace) -> None:
             processed_after = wait_processed(store, messages)
         finally:
             server.stop()
+            for helper in helpers:
+                helper.stop()
         sends = count_sends(store)
         store.close()
     latencies_ms = [latency * 1000 for latency, _ in results]
@@ -142,7 +149,8 @@ def run(args: argparse.Namespace) -> None:
     print("| database | messages | ack p50 / p99 / max (ms) | statuses | stored | all processed "
           "after the burst | sends |")
     print("|---|---|---|---|---|---|---|")
-    print(f"| {database} | {len(results)} at {args.rate:g}/s | "
+    layout = "serve --web-only + worker --automation" if args.split else "serve"
+    print(f"| {database}, {layout} | {len(results)} at {args.rate:g}/s | "
           f"{percentile(latencies_ms, 0.5):.1f} / {percentile(latencies_ms, 0.99):.1f} / "
           f"{max(latencies_ms):.1f} | {sorted(statuses)} | {processed_after[0]} | "
           f"{processed_after[1]:.1f} s | {sends} |")

@@ -18,12 +18,16 @@ __all__ = ["AutomationLoop"]
 _log = get_logger(__name__)
 IDLE_RECHECK_SECONDS = 5.0
 """Also look for unprocessed messages this often: another process may have accepted them."""
+WORKER_RECHECK_SECONDS = 0.1
+"""In a worker (``worker --automation``) no webhook wakes the loop: the web app that accepts
+them is another process. It looks for new messages this often (one indexed query)."""
 
 
 class AutomationLoop:
     def __init__(self, settings: Settings, store: Store, clients: ClientPool,
-                 queue: SendQueue) -> None:
+                 queue: SendQueue, *, recheck_seconds: float = IDLE_RECHECK_SECONDS) -> None:
         self._settings = settings
+        self._recheck = recheck_seconds
         self._store = store
         self._queue = queue
         self.automation = Automation(store, clients, self._enqueue)
@@ -51,7 +55,7 @@ class AutomationLoop:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(IDLE_RECHECK_SECONDS)
+            self._wake.wait(self._recheck)
             self._wake.clear()
             try:
                 while self.automation.process_webhooks() and not self._stop.is_set():
