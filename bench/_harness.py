@@ -26,15 +26,19 @@ from typing import Any
 
 import httpx
 
+from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
+from servicetrade_spectrum.store import NewConnection, Store
 
 __all__ = [
     "Emulator",
     "ProductProcess",
+    "add_bench_connection",
     "big_servicetrade_state",
     "cli",
     "machine",
     "percentile",
+    "product_env",
     "round_trips",
     "rss_mb",
     "start_product",
@@ -221,3 +225,24 @@ def start_product(name: str, args: Sequence[str], env: dict[str, str],
         if ready in line:
             return ProductProcess(name, process, banner=line)
     raise RuntimeError(f"{name} was not ready within 60 s")
+
+
+def add_bench_connection(store: Store, servicetrade: Emulator, spectrum: Emulator) -> str:
+    """A fresh account and connection (same name) at the two emulators; return the name."""
+    name = f"Bench-{int(time.time() * 1000)}"
+    store.add_account(name, servicetrade.api, auth_kind="session", secret=seed.DEMO_PASSWORD,
+                      username=seed.DEMO_USERNAME)
+    store.add_connection(NewConnection(
+        name=name, account=name, ws_url=spectrum.api, company_code="1",
+        authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="B", work_order_type="SVC"))
+    return name
+
+
+def product_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of an ``st-spectrum`` process on ``settings``' home and database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
+    env.update({"ST_SPECTRUM_HOME": str(settings.home),
+                "ST_SPECTRUM_DATABASE_URL": settings.effective_database_url,
+                "ST_SPECTRUM_DBOS_SCHEMA": settings.dbos_schema,
+                "ST_SPECTRUM_LOG_LEVEL": "WARNING", **extra})
+    return env

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import tempfile
@@ -28,16 +27,18 @@ from sqlalchemy import func, select
 
 from bench._harness import (
     ProductProcess,
+    add_bench_connection,
     big_servicetrade_state,
     cli,
     machine,
+    product_env,
     start_product,
     started_emulator,
 )
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
 from servicetrade_spectrum.spectrum import SpectrumClient
-from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.store._models import SyncAttempt
 
 CONCURRENCY = 3
@@ -81,18 +82,8 @@ def main() -> None:
             started_emulator("servicetrade", state=state) as servicetrade:
         one_call = call_time(spectrum.api)
         store = Store.open(settings)
-        name = f"Bench-{int(time.time() * 1000)}"
-        store.add_account(name, servicetrade.api, auth_kind="session",
-                          secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
-        store.add_connection(NewConnection(
-            name=name, account=name, ws_url=spectrum.api, company_code="1",
-            authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="B", work_order_type="SVC"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
-        env.update({"ST_SPECTRUM_HOME": str(home),
-                    "ST_SPECTRUM_DATABASE_URL": settings.effective_database_url,
-                    "ST_SPECTRUM_DBOS_SCHEMA": settings.dbos_schema,
-                    "ST_SPECTRUM_LOG_LEVEL": "WARNING",
-                    "ST_SPECTRUM_SPECTRUM_CONCURRENCY": str(CONCURRENCY)})
+        name = add_bench_connection(store, servicetrade, spectrum)
+        env = product_env(settings, ST_SPECTRUM_SPECTRUM_CONCURRENCY=str(CONCURRENCY))
         processes = [start_product("serve", ["serve", "--port", "0"], env, "serving on")]
         processes += [start_product(f"worker {n + 1}", ["worker"], env, "running sends")
                       for n in range(args.workers)]

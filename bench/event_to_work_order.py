@@ -15,7 +15,6 @@ the webhook to ``serve`` at once (as ServiceTrade does, without its own queueing
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import tempfile
 import time
@@ -25,16 +24,17 @@ from pathlib import Path
 import httpx
 
 from bench._harness import (
+    add_bench_connection,
     big_servicetrade_state,
     machine,
     percentile,
+    product_env,
     start_product,
     started_emulator,
 )
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.domain.rules import Trigger
-from servicetrade_spectrum.emulators import seed
-from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.sync import ClientPool, register_webhook
 
 _WO_NUMBER = re.compile(r"<WO_Number>([^<]+)</WO_Number>")
@@ -56,18 +56,9 @@ def main() -> None:
             started_emulator("servicetrade", latency_ms=args.latency_ms,
                              state=state) as servicetrade:
         store = Store.open(settings)
-        name = f"Bench-{int(time.time() * 1000)}"
-        store.add_account(name, servicetrade.api, auth_kind="session",
-                          secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
-        store.add_connection(NewConnection(
-            name=name, account=name, ws_url=spectrum.api, company_code="1",
-            authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="B", work_order_type="SVC"))
+        name = add_bench_connection(store, servicetrade, spectrum)
         store.add_rule(name, Trigger.ON_STATUS, "completed")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
-        env.update({"ST_SPECTRUM_HOME": str(home),
-                    "ST_SPECTRUM_DATABASE_URL": settings.effective_database_url,
-                    "ST_SPECTRUM_DBOS_SCHEMA": settings.dbos_schema,
-                    "ST_SPECTRUM_LOG_LEVEL": "WARNING"})
+        env = product_env(settings)
         server = start_product("serve", ["serve", "--port", "0"], env, "serving on")
         try:
             base = server.banner.split("serving on ")[1].split(" ")[0]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,16 +27,17 @@ import httpx
 from sqlalchemy import func, select
 
 from bench._harness import (
+    add_bench_connection,
     big_servicetrade_state,
     machine,
     percentile,
+    product_env,
     start_product,
     started_emulator,
 )
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.domain.rules import Trigger
-from servicetrade_spectrum.emulators import seed
-from servicetrade_spectrum.store import NewConnection, Store
+from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.store._models import SyncAttempt, WebhookMessage
 from servicetrade_spectrum.sync import ClientPool, register_webhook
 
@@ -105,19 +105,10 @@ def run(args: argparse.Namespace) -> None:
     with started_emulator("spectrum") as spectrum, \
             started_emulator("servicetrade", state=state) as servicetrade:
         store = Store.open(settings)
-        name = f"Bench-{int(time.time() * 1000)}"
-        store.add_account(name, servicetrade.api, auth_kind="session",
-                          secret=seed.DEMO_PASSWORD, username=seed.DEMO_USERNAME)
-        store.add_connection(NewConnection(
-            name=name, account=name, ws_url=spectrum.api, company_code="1",
-            authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="B", work_order_type="SVC"))
+        name = add_bench_connection(store, servicetrade, spectrum)
         if not args.no_rule:
             store.add_rule(name, Trigger.ON_STATUS, "completed")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ST_SPECTRUM_")}
-        env.update({"ST_SPECTRUM_HOME": str(home),
-                    "ST_SPECTRUM_DATABASE_URL": settings.effective_database_url,
-                    "ST_SPECTRUM_DBOS_SCHEMA": settings.dbos_schema,
-                    "ST_SPECTRUM_LOG_LEVEL": "WARNING"})
+        env = product_env(settings)
         server = start_product("serve", ["serve", "--port", "0", *(
             ["--web-only"] if args.split else [])], env, "serving on")
         helpers = ([start_product("worker", ["worker", "--automation"], env, "running sends")]
