@@ -8,8 +8,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from servicetrade_spectrum.spectrum import server_key
 from servicetrade_spectrum.store import Store
-from servicetrade_spectrum.sync._spectrum_gate import SharedSpectrumGate, server_key
+from servicetrade_spectrum.sync._spectrum_gate import SharedSpectrumGate
 
 URL = "http://spectrum.example:8482/ws"
 

@@ -21,7 +21,7 @@ from servicetrade_spectrum.spectrum._layouts import (
     Problem,
     Violation,
 )
-from servicetrade_spectrum.spectrum._limits import Gate, server_slot
+from servicetrade_spectrum.spectrum._limits import Gate, server_key, server_slot
 from servicetrade_spectrum.spectrum._outcomes import (
     AuthenticationFailed,
     Exchange,
@@ -64,5 +64,6 @@ __all__ = [
     "build_envelope",
     "clean_text",
     "parse_answer",
+    "server_key",
     "server_slot",
 ]

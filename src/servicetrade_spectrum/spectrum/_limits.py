@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from urllib.parse import urlsplit
 
-__all__ = ["Gate", "server_slot"]
+__all__ = ["Gate", "server_key", "server_slot"]
 
 Gate = Callable[[str], AbstractContextManager[None]]
 """Holds a slot of the server of a Web Services URL while a call is out. The default is
@@ -22,15 +22,17 @@ _lock = threading.Lock()
 _semaphores: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 
 
-def _server_key(url: str, limit: int) -> tuple[str, int]:
+def server_key(url: str) -> str:
+    """The server a Web Services URL is on: scheme://host:port, lower case. Connections on
+    the same server share its slots."""
     parts = urlsplit(url)
-    return (f"{parts.scheme}://{parts.netloc}".lower(), limit)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 @contextmanager
 def server_slot(url: str, limit: int) -> Iterator[None]:
     """Hold one of ``limit`` slots for the server of ``url`` while the block runs."""
-    key = _server_key(url, limit)
+    key = (server_key(url), limit)
     with _lock:
         semaphore = _semaphores.get(key)
         if semaphore is None:

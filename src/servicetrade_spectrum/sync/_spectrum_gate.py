@@ -24,25 +24,19 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from servicetrade_spectrum.logs import get_logger
-from servicetrade_spectrum.spectrum import server_slot
+from servicetrade_spectrum.spectrum import server_key, server_slot
 from servicetrade_spectrum.store import Store
 
-__all__ = ["SharedSpectrumGate", "server_key"]
+__all__ = ["SharedSpectrumGate"]
 
 _log = get_logger(__name__)
 
 _FIRST_WAIT = 0.002
 _LONGEST_WAIT = 0.02
-
-
-def server_key(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class SharedSpectrumGate:
