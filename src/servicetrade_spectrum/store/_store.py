@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
@@ -41,6 +41,8 @@ from servicetrade_spectrum.store._records import (
     HistoryPage,
 )
 from servicetrade_spectrum.store._secrets import SecretBox, load_secret_box
+from servicetrade_spectrum.store._time import as_utc as _aware
+from servicetrade_spectrum.store._time import utc_now as _now
 from servicetrade_spectrum.store._users import Users
 
 __all__ = ["AlreadyExists", "NewConnection", "NotFound", "Store"]
@@ -54,17 +56,8 @@ class AlreadyExists(ValueError):
     pass
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 _ATTEMPT_COLUMNS = frozenset(SyncAttempt.__table__.columns.keys())
 _EDGE_ROWS = 100
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicetrade_spectrum.store._models import ApiToken, SignInLink, User, WebSession
+from servicetrade_spectrum.store._time import as_utc as _aware
+from servicetrade_spectrum.store._time import utc_now as _now
 
 __all__ = ["API_TOKEN_PREFIX", "SESSION_LIFETIME", "ApiTokenRecord", "BrowserSession",
            "UserRecord", "Users", "normalize_email"]
@@ -39,14 +41,6 @@ def normalize_email(email: str) -> str:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
