@@ -41,6 +41,14 @@ class ConnectionConfig:
     paused: bool = False
     pause_reason: str = ""
 
+    def redact(self, text: str, mask: str) -> str:
+        """``text`` with this connection's Authorization ID and client secret replaced by
+        ``mask``: for anything shown that Spectrum or the network may have echoed."""
+        for secret in (self.authorization_id, self.client_secret):
+            if secret:
+                text = text.replace(secret, mask)
+        return text
+
     def public(self) -> dict[str, Any]:
         """Everything but the secrets: for ``connection list --json`` and pages."""
         return {

@@ -134,12 +134,7 @@ def owned_attempt(store: Store, account_id: int, attempt_id: int) -> AttemptReco
 def redact_text(text: str, connection: ConnectionConfig | None) -> str:
     """``text`` with the connection's Authorization ID and client secret replaced. The
     Spectrum client stores bodies already redacted; this is the second line of defence."""
-    if connection is None:
-        return text
-    for secret in (connection.authorization_id, connection.client_secret):
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
+    return text if connection is None else connection.redact(text, REDACTED)
 
 
 def _redact_value(value: Any, connection: ConnectionConfig | None) -> Any:

@@ -323,13 +323,6 @@ class ConnectionTest:
         return self.authorized.get("WorkOrderHeader")
 
 
-def _scrub(text: str, connection: ConnectionConfig) -> str:
-    for secret in (connection.authorization_id, connection.client_secret):
-        if secret:
-            text = text.replace(secret, "(secret removed)")
-    return text
-
-
 def run_test(clients: ClientPool, connection: ConnectionConfig) -> ConnectionTest:
     """The check ``connection test`` runs: nothing is created or changed in Spectrum.
     Blocks on the network (with the usual retries): call it from a worker thread."""
@@ -346,7 +339,7 @@ def run_test(clients: ClientPool, connection: ConnectionConfig) -> ConnectionTes
         connection=connection.name, reachable=check.reachable,
         credentials_accepted=check.authenticated if check.reachable else None,
         authorized=dict(check.authorized),
-        problems=[_scrub(problem, connection) for problem in check.problems],
+        problems=[connection.redact(problem, "(secret removed)") for problem in check.problems],
         ok=check.ok, fix=fix)
 
 
