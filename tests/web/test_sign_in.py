@@ -115,3 +115,24 @@ def test_a_sign_in_link_works_once(web_env: WebEnvironment) -> None:
     again = web_env.client(None).get(f"/login/link/{token}")
     assert again.status_code == 401
     assert "expired or was used already" in again.text
+
+
+def test_every_cookie_is_secure_when_the_request_came_over_https(
+        web_env: WebEnvironment) -> None:
+    # A TLS proxy on this host says so with X-Forwarded-Proto (uvicorn trusts 127.0.0.1).
+    client = web_env.client(None)
+    client.headers["X-Forwarded-Proto"] = "https"
+    form = client.get("/login")
+    login_cookie = next(h for h in form.headers.get_list("set-cookie")
+                        if h.startswith("st_login_csrf="))
+    assert "Secure" in login_cookie
+    assert "HttpOnly" in login_cookie
+    # httpx keeps Secure cookies from plain-HTTP requests: send it as a browser behind TLS would.
+    answer = client.post("/login", data={"email": ADMIN, "password": PASSWORD,
+                                         "csrf_token": csrf_token(form.text)},
+                         headers={"Cookie": f"st_login_csrf={form.cookies['st_login_csrf']}"})
+    session_cookie = next(h for h in answer.headers.get_list("set-cookie")
+                          if h.startswith("st_session="))
+    assert "Secure" in session_cookie
+    plain = web_env.client(None).get("/login")
+    assert all("Secure" not in h for h in plain.headers.get_list("set-cookie"))

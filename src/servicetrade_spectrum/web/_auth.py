@@ -17,7 +17,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -41,6 +41,7 @@ __all__ = [
     "clear_session_cookie",
     "read_notice",
     "services_of",
+    "set_cookie",
     "set_notice",
     "set_session_cookie",
 ]
@@ -54,14 +55,19 @@ def services_of(request: Request) -> WebServices:
     return services
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or bool(services_of(request).settings.secure_cookies)
+def set_cookie(response: Response, request: Request, name: str, value: str, *,
+               max_age: int, path: str = "/", samesite: Literal["lax", "strict"] = "lax"
+               ) -> None:
+    """Every cookie of the app: HttpOnly, and Secure whenever the request came over HTTPS
+    (or ``secure_cookies`` says the proxy in front does HTTPS)."""
+    secure = request.url.scheme == "https" or services_of(request).settings.secure_cookies
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite=samesite,
+                        secure=secure, path=path)
 
 
 def set_session_cookie(response: Response, request: Request, token: str,
                        max_age: int) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True,
-                        samesite="lax", secure=_secure(request), path="/")
+    set_cookie(response, request, SESSION_COOKIE, token, max_age=max_age)
 
 
 def clear_session_cookie(response: Response) -> None:
@@ -170,12 +176,12 @@ def _notice_mac(key: str, text: str) -> str:
     return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def set_notice(response: Response, viewer: SignedIn, text: str) -> None:
+def set_notice(response: Response, request: Request, viewer: SignedIn, text: str) -> None:
     """Show ``text`` on the next page this browser opens. Signed with the session's CSRF
     token, so no other site (or user) can plant a message."""
     encoded = base64.urlsafe_b64encode(text.encode()).decode()
-    response.set_cookie(NOTICE_COOKIE, f"{encoded}.{_notice_mac(viewer.csrf_token, text)}",
-                        max_age=60, httponly=True, samesite="lax", path="/")
+    set_cookie(response, request, NOTICE_COOKIE,
+               f"{encoded}.{_notice_mac(viewer.csrf_token, text)}", max_age=60)
 
 
 def read_notice(request: Request, viewer: SignedIn) -> str:

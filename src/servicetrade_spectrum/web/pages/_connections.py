@@ -57,9 +57,9 @@ def _input_of(form: FormData) -> ConnectionInput:
         client_secret=_text(form, "client_secret"))
 
 
-def _redirect(viewer: SignedIn, notice: str) -> Response:
+def _redirect(request: Request, viewer: SignedIn, notice: str) -> Response:
     response = RedirectResponse("/connections", status_code=303)
-    set_notice(response, viewer, notice)
+    set_notice(response, request, viewer, notice)
     return response
 
 
@@ -118,8 +118,8 @@ async def add(request: Request, viewer: AdminForm) -> Response:
     except NameTaken as exc:
         return _form_page(request, values=values, connection=None,
                           errors={"name": str(exc)}, status_code=409)
-    return _redirect(viewer, f"Connection '{added.name}' added. Test it now to check that "
-                             "Spectrum answers and accepts its credentials.")
+    return _redirect(request, viewer, f"Connection '{added.name}' added. Test it now to "
+                     "check that Spectrum answers and accepts its credentials.")
 
 
 # -- edit ----------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ async def edit(request: Request, viewer: AdminForm, connection_id: int) -> Respo
     except NameTaken as exc:
         return _form_page(request, values=values, connection=connection,
                           errors={"name": str(exc)}, status_code=409)
-    return _redirect(viewer, f"Connection '{changed.name}' saved.")
+    return _redirect(request, viewer, f"Connection '{changed.name}' saved.")
 
 
 # -- test, pause, resume ---------------------------------------------------------------------------
@@ -161,8 +161,8 @@ async def pause(request: Request, viewer: AdminForm, connection_id: int) -> Resp
     store = services_of(request).store
     await run_in_threadpool(store.update_account_connection, viewer.account_id, connection.id,
                             paused=True, pause_reason=reason)
-    return _redirect(viewer, f"Connection '{connection.name}' paused: nothing is sent to it "
-                             "until it is resumed.")
+    return _redirect(request, viewer, f"Connection '{connection.name}' paused: nothing is "
+                     "sent to it until it is resumed.")
 
 
 @router.post("/connections/{connection_id}/resume")
@@ -171,8 +171,8 @@ async def resume(request: Request, viewer: AdminForm, connection_id: int) -> Res
     store = services_of(request).store
     await run_in_threadpool(store.update_account_connection, viewer.account_id, connection.id,
                             paused=False, pause_reason="")
-    return _redirect(viewer, f"Connection '{connection.name}' resumed: sends go to Spectrum "
-                             "again.")
+    return _redirect(request, viewer, f"Connection '{connection.name}' resumed: sends go to "
+                     "Spectrum again.")
 
 
 # -- automation rules ------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ async def add_rule(request: Request, viewer: AdminForm, connection_id: int) -> R
             "job_type": job_type, "errors": exc.errors})
     store = services_of(request).store
     rule = await run_in_threadpool(store.add_rule, connection.name, chosen, value, job_type)
-    return _redirect(viewer, f"Rule added: {rule.describe()}.")
+    return _redirect(request, viewer, f"Rule added: {rule.describe()}.")
 
 
 @router.post("/connections/{connection_id}/rules/{rule_id}/remove")
@@ -199,4 +199,4 @@ async def remove_rule(request: Request, viewer: AdminForm, connection_id: int,
     await _connection(request, viewer, connection_id)
     store = services_of(request).store
     rule = await run_in_threadpool(store.remove_account_rule, viewer.account_id, rule_id)
-    return _redirect(viewer, f"Rule {rule.id} removed (it would {rule.describe()}).")
+    return _redirect(request, viewer, f"Rule {rule.id} removed (it would {rule.describe()}).")

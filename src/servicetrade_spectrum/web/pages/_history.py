@@ -132,6 +132,6 @@ async def retry_attempt(request: Request, attempt_id: int, viewer: Form) -> Resp
     job_id, workflow_id = await run_in_threadpool(start)
     response = RedirectResponse(f"/jobs/{job_id}?{urlencode({'send': workflow_id})}",
                                 status_code=303)
-    set_notice(response, viewer, f"Retrying the send of attempt {attempt_id}: its status "
+    set_notice(response, request, viewer, f"Retrying the send of attempt {attempt_id}: its status "
                                  "shows below.")
     return response

@@ -22,6 +22,7 @@ from servicetrade_spectrum.web._auth import (
 from servicetrade_spectrum.web._auth import (
     clear_session_cookie,
     services_of,
+    set_cookie,
     set_session_cookie,
 )
 from servicetrade_spectrum.web._templates import render
@@ -47,9 +48,8 @@ def _login_page(request: Request, *, next_url: str, email: str = "", error: str 
     response = render(request, "login.html", {"login_csrf": token, "next": next_url,
                                               "email": email, "error": error},
                       status_code=status_code)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True,
-                        samesite="strict", path="/login",
-                        secure=request.url.scheme == "https")
+    set_cookie(response, request, LOGIN_CSRF_COOKIE, token, max_age=3600, path="/login",
+               samesite="strict")
     return response
 
 

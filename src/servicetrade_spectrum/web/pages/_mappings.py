@@ -214,5 +214,5 @@ def save_mapping(request: Request, viewer: Form, connection_id: int, entity: str
                        "edited": f"{kind.entity}-{record_id}"})
     response = RedirectResponse(f"/mappings?{query}#{kind.entity}-{record_id}",
                                 status_code=303)
-    set_notice(response, viewer, change.describe())
+    set_notice(response, request, viewer, change.describe())
     return response

@@ -65,7 +65,7 @@ async def add_user(request: Request, viewer: AdminForm) -> Response:
         else:
             role = "an admin" if added.is_admin else "a user"
             response = RedirectResponse("/users", status_code=303)
-            set_notice(response, viewer, f"{added.email} added as {role} of "
+            set_notice(response, request, viewer, f"{added.email} added as {role} of "
                                          f"{viewer.user.account_name}: give them their password "
                                          "to sign in.")
             return response
@@ -86,6 +86,6 @@ async def set_admin(request: Request, viewer: AdminForm, user_id: int) -> Respon
         raise PageProblem(404, f"No user with ID {user_id} in this account: reload the users "
                                "page.")
     response = RedirectResponse("/users", status_code=303)
-    set_notice(response, viewer, f"{changed.email} is now "
+    set_notice(response, request, viewer, f"{changed.email} is now "
                                  f"{'an admin' if changed.is_admin else 'a user (not an admin)'}.")
     return response
