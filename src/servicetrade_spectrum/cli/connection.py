@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated
 
 import typer
@@ -16,14 +15,16 @@ from servicetrade_spectrum.cli._context import (
     read_secret,
     stdout,
 )
+from servicetrade_spectrum.domain.connection_settings import (
+    LEADING_CHARACTER,
+    NOT_AUTHORIZED_FIX,
+    SYSTEM_NAME,
+)
 from servicetrade_spectrum.spectrum._layouts import WORK_ORDER_HEADER
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Manage Spectrum connections.", no_args_is_help=True)
-
-_SYSTEM = re.compile(r"^[a-z][a-z0-9_]*$")
-_PREFIX = re.compile(r"^[A-Za-z0-9]$")
 
 
 def _check_length(option: str, value: str, element: str) -> None:
@@ -43,9 +44,9 @@ def validate_connection_settings(*, url: str, company_code: str, prefix: str, sy
     if not company_code.strip():
         fail("--company-code is required (Spectrum company codes are 1 to 3 characters).")
     _check_length("--company-code", company_code, "Company_Code")
-    if prefix and not _PREFIX.match(prefix):
+    if prefix and not LEADING_CHARACTER.match(prefix):
         fail(f"--prefix '{prefix}' must be one letter or digit (or left out).")
-    if not _SYSTEM.match(system):
+    if not SYSTEM_NAME.match(system):
         fail(f"--system '{system}' must start with a lower-case letter and hold only lower-case "
              "letters, digits and underscores (e.g. spectrum).")
     _check_length("--work-order-type", work_order_type, "WO_Job_Division")
@@ -137,9 +138,7 @@ def test(name: Annotated[str, typer.Argument(help="The connection to test.")]) -
         stdout.print(f"  - {problem}", markup=False)
     if not check.ok:
         if check.reachable and check.authenticated:
-            stdout.print("  Fix: in Spectrum, System Administration > Installation > Data "
-                         "Exchange, make the Authorization ID Active and add WorkOrder -> "
-                         "WorkOrderHeader to its Build list.", markup=False)
+            stdout.print(f"  Fix: {NOT_AUTHORIZED_FIX}", markup=False)
         raise typer.Exit(EXIT_FAILED)
     stdout.print("Sends can work.", markup=False)
 

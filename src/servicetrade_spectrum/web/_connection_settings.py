@@ -14,6 +14,11 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from servicetrade_spectrum.domain.connection_settings import (
+    LEADING_CHARACTER,
+    NOT_AUTHORIZED_FIX,
+    SYSTEM_NAME,
+)
 from servicetrade_spectrum.domain.rules import Rule, Trigger
 from servicetrade_spectrum.spectrum._layouts import WORK_ORDER_HEADER
 from servicetrade_spectrum.store import (
@@ -36,8 +41,6 @@ __all__ = [
     "update_connection",
 ]
 
-_SYSTEM = re.compile(r"^[a-z][a-z0-9_]*$")
-_PREFIX = re.compile(r"^[A-Za-z0-9]$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # The database's column sizes, for values Spectrum itself puts no limit on.
@@ -181,11 +184,11 @@ def check(values: ConnectionInput, *, current: ConnectionConfig | None) -> dict[
 
     if len(values.system) > _SYSTEM_MAX:
         errors["system"] = _too_long("External system", values.system, _SYSTEM_MAX)
-    elif not _SYSTEM.match(values.system):
+    elif not SYSTEM_NAME.match(values.system):
         errors["system"] = (f"External system '{values.system}' must start with a lower-case "
                             "letter and hold only lower-case letters, digits and underscores "
                             "(e.g. spectrum).")
-    if values.prefix and not _PREFIX.match(values.prefix):
+    if values.prefix and not LEADING_CHARACTER.match(values.prefix):
         errors["prefix"] = (f"Leading character '{values.prefix}' must be one letter or digit "
                             "(or left blank).")
     _spectrum_limit(errors, "work_order_type", values.work_order_type, "WO_Job_Division")
@@ -295,9 +298,6 @@ def rules_by_connection(rules: list[Rule]) -> dict[str, list[Rule]]:
 
 
 # -- connection test ---------------------------------------------------------------------------
-NOT_AUTHORIZED_FIX = ("In Spectrum, System Administration > Installation > Data Exchange, make "
-                      "the Authorization ID Active and add WorkOrder -> WorkOrderHeader to its "
-                      "Build list.")
 UNREACHABLE_FIX = ("Check the Web Services URL, and that the Spectrum server is reachable from "
                    "this server on its port (firewall, DNS, TLS certificate).")
 AUTHENTICATION_FIX = ("Edit the connection and re-enter the client ID and client secret (the "
