@@ -332,20 +332,19 @@ class Mappings:
         except ServiceTradeError as exc:
             raise _unavailable(exc, f"reading {entity} {record_id}") from exc
 
-    def _blocked_jobs(self, entity: MappingEntity, record_id: int) -> list[BlockedJob]:
+    def _with_blocked_jobs(self, mapping: Mapping) -> Mapping:
+        """The mapping with the open jobs it holds back, when it is missing (one search)."""
+        if not mapping.missing:
+            return mapping
         try:
-            return _jobs_by_record(self._open_jobs()).get((entity, record_id), [])
+            blocked = _jobs_by_record(self._open_jobs()).get((mapping.entity, mapping.id), [])
         except ServiceTradeError as exc:
             raise _unavailable(exc, "reading the open jobs") from exc
+        return replace(mapping, blocked_jobs=tuple(sorted(blocked, key=lambda j: j.number)))
 
     def get(self, entity: MappingEntity, record_id: int) -> Mapping:
         """One record's mapping (and, when missing, the open jobs it holds back)."""
-        record = self._read(entity, record_id)
-        mapping = self._mapping(entity, record)
-        if mapping.missing:
-            mapping = replace(mapping, blocked_jobs=tuple(
-                sorted(self._blocked_jobs(entity, record_id), key=lambda j: j.number)))
-        return mapping
+        return self._with_blocked_jobs(self._mapping(entity, self._read(entity, record_id)))
 
     # -- writes ------------------------------------------------------------------------------
     def set(self, entity: MappingEntity, record_id: int, raw_value: str) -> MappingChange:
@@ -377,10 +376,7 @@ class Mappings:
         else:
             ids.pop(self.system, None)
         mapping = self._mapping(entity, record.model_copy(update={"external_ids": ids}))
-        if mapping.missing:
-            mapping = replace(mapping, blocked_jobs=tuple(
-                sorted(self._blocked_jobs(entity, record_id), key=lambda j: j.number)))
-        return MappingChange(mapping, previous, self.system)
+        return MappingChange(self._with_blocked_jobs(mapping), previous, self.system)
 
     def _refusal(self, kind: MappingKind, record: Company | Location | Contract, value: str,
                  exc: RequestRejected) -> MappingRefused:
