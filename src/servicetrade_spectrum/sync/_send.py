@@ -418,23 +418,22 @@ class SendService:
     # -- preview ---------------------------------------------------------------------------
     def preview(self, job_id: int, connection_name: str) -> SendResult:
         """What a send would set; nothing is sent, posted or recorded anywhere."""
-        connection = self.store.connection(connection_name)
-        st = self.clients.servicetrade(self.store.account_by_id(connection.account_id))
+        connection, account = self.store.connection_and_account(connection_name)
+        st = self.clients.servicetrade(account)
         try:
             context = self._read(st, job_id)
         except (ServiceTradeUnavailable, ServiceTradeAuthenticationFailed) as exc:
             return SendResult(job_id=job_id, connection=connection.name, status="preview",
                               failure=_servicetrade_failure(exc, f"reading job {job_id}"))
         facts = job_facts(context, connection.system)
-        last_sent = self.store.last_attempt(connection.id, job_id, status="sent")
-        built = build_work_order(facts, connection_rules(connection),
-                                 last_sent.source_fields if last_sent else None)
+        last_sent = self.store.last_sent_source_fields(connection.id, job_id)
+        built = build_work_order(facts, connection_rules(connection), last_sent)
         number = f"{connection.prefix}{facts.job_number}"
         if isinstance(built, Failure):
             return SendResult(job_id=job_id, connection=connection.name, status="preview",
                               work_order_number=number, failure=built,
                               job_number=facts.job_number)
-        effects = resend_effects(built, last_sent.source_fields if last_sent else None)
+        effects = resend_effects(built, last_sent)
         return SendResult(job_id=job_id, connection=connection.name, status="preview",
                           work_order_number=built.number, fields=built.fields,
                           warnings=[*built.warnings, *effects.warnings],
