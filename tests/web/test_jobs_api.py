@@ -194,3 +194,16 @@ def test_the_openapi_document_describes_the_jobs_calls(web_env: WebEnvironment) 
                  "/api/v1/jobs/{job_id}/send", "/api/v1/sends/{send_id}"):
         assert path in paths, path
     assert "202" in paths["/api/v1/jobs/{job_id}/send"]["post"]["responses"]
+
+
+def test_servicetrade_not_answering_is_a_503_with_its_code(web_env: WebEnvironment) -> None:
+    job_id = web_env.jobs.ready_without_contract
+    api = web_env.api(OFFICE)
+    web_env.servicetrade.inject("http_503", path_prefix=f"/job/{job_id}", count=10)
+    try:
+        answer = api.get(f"/jobs/{job_id}")
+    finally:
+        web_env.servicetrade.faults.clear()
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "servicetrade_unavailable"
+    assert "ServiceTrade did not answer" in answer.json()["error"]["message"]

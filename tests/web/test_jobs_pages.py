@@ -210,3 +210,17 @@ def test_a_paused_connection_is_shown_paused_and_refuses_sends(web_env: WebEnvir
     assert answer.status_code == 409
     assert "paused" in answer.text
     assert web_env.store.last_attempt(paused.id, web_env.jobs.ready) is None
+
+
+def test_servicetrade_not_answering_is_a_503_page_that_says_so(web_env: WebEnvironment) -> None:
+    job_id = web_env.jobs.ready_without_contract
+    client = web_env.client(OFFICE)
+    web_env.servicetrade.inject("http_503", path_prefix=f"/job/{job_id}", count=10)
+    try:
+        answer = client.get(f"/jobs/{job_id}")
+    finally:
+        web_env.servicetrade.faults.clear()
+    assert answer.status_code == 503
+    assert "ServiceTrade did not answer" in answer.text
+    assert "try again in a minute" in answer.text
+    assert client.get(f"/jobs/{job_id}").status_code == 200

@@ -13,7 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from servicetrade_spectrum import __version__
+from servicetrade_spectrum.servicetrade import ServiceTradeError
 from servicetrade_spectrum.store import NotFound
+from servicetrade_spectrum.sync import JobNotFound
 from servicetrade_spectrum.web import api, pages
 from servicetrade_spectrum.web._errors import ApiProblem, PageProblem, SignInRequired
 from servicetrade_spectrum.web._hooks import hooks_router
@@ -73,6 +75,18 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
         return _problem(request, 404, str(exc))
+
+    @app.exception_handler(JobNotFound)
+    async def job_not_found(request: Request, exc: JobNotFound) -> Response:
+        return _problem(request, 404, str(exc))
+
+    @app.exception_handler(ServiceTradeError)
+    async def servicetrade_unavailable(request: Request, exc: ServiceTradeError) -> Response:
+        # Every page and API call that reads ServiceTrade: its failure is a 503 that says
+        # so (the client has already retried), never a server error.
+        return _problem(request, 503, f"ServiceTrade did not answer ({exc}). Nothing was "
+                                      "changed: try again in a minute.",
+                        "servicetrade_unavailable")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

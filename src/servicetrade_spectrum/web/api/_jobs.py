@@ -9,8 +9,6 @@ outcome (200) before answering 202 with the address to follow it at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -20,13 +18,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from servicetrade_spectrum.domain import Failure
-from servicetrade_spectrum.servicetrade import Job, ServiceTradeError
-from servicetrade_spectrum.store import AttemptRecord, NotFound, UserRecord
+from servicetrade_spectrum.servicetrade import Job
+from servicetrade_spectrum.store import AttemptRecord, UserRecord
 from servicetrade_spectrum.sync import (
     JOB_STATUSES,
     ConnectionJobView,
     ConnectionPaused,
-    JobNotFound,
     JobSearch,
     SendResult,
     job_overview,
@@ -222,18 +219,6 @@ class SendStateOut(BaseModel):
 
 
 # -- helpers -------------------------------------------------------------------------------------
-@contextmanager
-def _servicetrade_answers() -> Iterator[None]:
-    try:
-        yield
-    except JobNotFound as exc:
-        raise NotFound(str(exc)) from exc
-    except ServiceTradeError as exc:
-        raise ApiProblem(503, "servicetrade_unavailable",
-                         f"ServiceTrade did not answer ({exc}); nothing was changed: try "
-                         "again in a minute.") from exc
-
-
 def _record(ref: Any) -> RecordOut | None:
     return RecordOut(id=ref.id, name=ref.name) if ref is not None else None
 
@@ -265,8 +250,7 @@ def _send(services: WebServices, user: UserRecord, job_id: int, body: SendIn) ->
         raise ApiProblem(409, "connection_paused",
                          f"Connection '{connection.name}' is paused ({connection.pause_reason}); "
                          "nothing was sent. An admin can resume it once the cause is fixed.")
-    with _servicetrade_answers():
-        read_job(services.store, services.clients, user.account_id, job_id)
+    read_job(services.store, services.clients, user.account_id, job_id)
     try:
         send_id = start_send(services, user, job_id, connection, trigger="api")
     except ConnectionPaused as exc:
@@ -288,8 +272,7 @@ def list_jobs(request: Request, user: ApiUser,
         search = JobSearch(text=q.strip(), status=status.strip())
     except ValueError as exc:
         raise ApiProblem(422, "invalid_request", str(exc)) from exc
-    with _servicetrade_answers():
-        listing = search_jobs(services.store, services.clients, user.account_id, search)
+    listing = search_jobs(services.store, services.clients, user.account_id, search)
     names = {connection.id: connection.name for connection in listing.connections}
     rows = []
     for row in listing.rows:
@@ -306,9 +289,8 @@ def list_jobs(request: Request, user: ApiUser,
             summary="A job with its Spectrum mappings and latest send, per connection")
 def get_job(request: Request, user: ApiUser, job_id: str) -> JobOut:
     services = services_of(request)
-    with _servicetrade_answers():
-        overview = job_overview(services.store, services.clients, user.account_id,
-                                parse_job_id(job_id))
+    overview = job_overview(services.store, services.clients, user.account_id,
+                            parse_job_id(job_id))
     return _job_out(overview.job, overview.connections)
 
 
@@ -320,9 +302,8 @@ def preview(request: Request, user: ApiUser, job_id: str,
     services = services_of(request)
     number = parse_job_id(job_id)
     found = services.store.account_connection_named(user.account_id, connection)
-    with _servicetrade_answers():
-        read_job(services.store, services.clients, user.account_id, number)
-        return services.sender.preview(number, found.name).to_json()
+    read_job(services.store, services.clients, user.account_id, number)
+    return services.sender.preview(number, found.name).to_json()
 
 
 @router.post("/jobs/{job_id}/send", response_model=SendDoneOut,

@@ -13,15 +13,12 @@ A job is read from the signed-in user's own ServiceTrade account: a job it does 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi import Form as FormField
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from servicetrade_spectrum.servicetrade import ServiceTradeError
 from servicetrade_spectrum.store import HistoryFilter, NotFound
 from servicetrade_spectrum.sync import (
     JOB_STATUSES,
@@ -46,16 +43,6 @@ SEND_WAIT_SECONDS = 1.5
 HISTORY_ROWS = 20
 
 
-@contextmanager
-def _servicetrade_answers() -> Iterator[None]:
-    """ServiceTrade not answering is a page that says so, not a server error."""
-    try:
-        yield
-    except ServiceTradeError as exc:
-        raise PageProblem(503, f"ServiceTrade did not answer ({exc}). Nothing was changed: try "
-                               "again in a minute.") from exc
-
-
 # -- the list ------------------------------------------------------------------------------------
 @router.get("/jobs")
 def jobs(request: Request, viewer: Viewer, q: str = "", status: str = "") -> Response:
@@ -64,8 +51,7 @@ def jobs(request: Request, viewer: Viewer, q: str = "", status: str = "") -> Res
         search = JobSearch(text=q.strip(), status=status.strip())
     except ValueError as exc:
         raise PageProblem(400, str(exc)) from exc
-    with _servicetrade_answers():
-        listing = search_jobs(services.store, services.clients, viewer.account_id, search)
+    listing = search_jobs(services.store, services.clients, viewer.account_id, search)
     return render(request, "jobs.html", {"nav": "jobs", "listing": listing,
                                          "statuses": JOB_STATUSES})
 
@@ -94,8 +80,7 @@ def _status_context(job_id: int, state: SendState) -> dict[str, Any]:
 def job(request: Request, viewer: Viewer, job_id: str, send: str = "") -> Response:
     services = services_of(request)
     number = parse_job_id(job_id)
-    with _servicetrade_answers():
-        overview = job_overview(services.store, services.clients, viewer.account_id, number)
+    overview = job_overview(services.store, services.clients, viewer.account_id, number)
     sending: dict[str, Any] | None = None
     send_missing = ""
     if send:
@@ -120,16 +105,15 @@ def send(request: Request, viewer: Form, job_id: str,
         raise PageProblem(409, f"Connection '{connection.name}' is paused "
                                f"({connection.pause_reason}); nothing was sent. An admin can "
                                "resume it on the Connections page once the cause is fixed.")
-    with _servicetrade_answers():
-        if not confirmed:
-            overview = job_overview(services.store, services.clients, viewer.account_id,
-                                    number, connection_id=connection.id)
-            view = overview.connections[0]
-            if view.is_resend and view.overwritten:
-                return render(request, "job_resend.html", {
-                    "nav": "jobs", "job": overview.job, "view": view})
-        else:
-            read_job(services.store, services.clients, viewer.account_id, number)
+    if not confirmed:
+        overview = job_overview(services.store, services.clients, viewer.account_id, number,
+                                connection_id=connection.id)
+        view = overview.connections[0]
+        if view.is_resend and view.overwritten:
+            return render(request, "job_resend.html", {
+                "nav": "jobs", "job": overview.job, "view": view})
+    else:
+        read_job(services.store, services.clients, viewer.account_id, number)
     try:
         send_id = start_send(services, viewer.user, number, connection, trigger="web")
     except ConnectionPaused as exc:  # paused a moment ago
