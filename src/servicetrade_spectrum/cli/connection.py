@@ -15,11 +15,7 @@ from servicetrade_spectrum.cli._context import (
     read_secret,
     stdout,
 )
-from servicetrade_spectrum.domain.connection_settings import (
-    LEADING_CHARACTER,
-    NOT_AUTHORIZED_FIX,
-    SYSTEM_NAME,
-)
+from servicetrade_spectrum.domain.connection_settings import LEADING_CHARACTER, SYSTEM_NAME
 from servicetrade_spectrum.spectrum._layouts import WORK_ORDER_HEADER
 
 __all__ = ["app"]
@@ -121,9 +117,12 @@ def test(name: Annotated[str, typer.Argument(help="The connection to test.")]) -
 
     Nothing is created or changed in Spectrum. Exit 0 when sends can work, 1 otherwise.
     """
+    from servicetrade_spectrum.sync._connection_settings import run_test
+
     with app_context() as ctx:
         connection = ctx.store.connection(name)
-        check = ctx.clients.spectrum(connection).check_connection()
+        check = run_test(ctx.clients, connection)
+
     def mark(ok: bool) -> str:
         return "ok" if ok else "FAILED"
 
@@ -131,14 +130,15 @@ def test(name: Annotated[str, typer.Argument(help="The connection to test.")]) -
                  f"{connection.company_code}):", markup=False)
     stdout.print(f"  Spectrum answers:         {mark(check.reachable)}", markup=False)
     if check.reachable:
-        stdout.print(f"  credentials accepted:     {mark(check.authenticated)}", markup=False)
+        stdout.print(f"  credentials accepted:     {mark(bool(check.credentials_accepted))}",
+                     markup=False)
     for service, authorized in check.authorized.items():
         stdout.print(f"  {service} authorized: {mark(authorized)}", markup=False)
     for problem in check.problems:
         stdout.print(f"  - {problem}", markup=False)
     if not check.ok:
-        if check.reachable and check.authenticated:
-            stdout.print(f"  Fix: {NOT_AUTHORIZED_FIX}", markup=False)
+        if check.reachable and check.credentials_accepted:
+            stdout.print(f"  Fix: {check.fix}", markup=False)
         raise typer.Exit(EXIT_FAILED)
     stdout.print("Sends can work.", markup=False)
 

@@ -15,8 +15,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from servicetrade_spectrum.domain.rules import Rule
 from servicetrade_spectrum.store import ConnectionConfig, Store
-from servicetrade_spectrum.web._auth import ApiAdmin, ApiUser, services_of
-from servicetrade_spectrum.web._connection_settings import (
+from servicetrade_spectrum.sync._connection_settings import (
     PAUSE_REASON_MAX,
     ConnectionInput,
     Invalid,
@@ -25,6 +24,7 @@ from servicetrade_spectrum.web._connection_settings import (
     run_test,
     update_connection,
 )
+from servicetrade_spectrum.web._auth import ApiAdmin, ApiUser, services_of
 from servicetrade_spectrum.web._errors import ApiProblem
 
 __all__ = ["ConnectionAnswer", "ConnectionChange", "ConnectionTestAnswer", "NewConnectionBody",

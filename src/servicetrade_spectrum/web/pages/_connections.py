@@ -16,8 +16,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from servicetrade_spectrum.store import ConnectionConfig
-from servicetrade_spectrum.web._auth import Admin, AdminForm, SignedIn, services_of, set_notice
-from servicetrade_spectrum.web._connection_settings import (
+from servicetrade_spectrum.sync._connection_settings import (
     LABELS,
     PAUSE_REASON_MAX,
     TRIGGER_LABELS,
@@ -32,6 +31,7 @@ from servicetrade_spectrum.web._connection_settings import (
     run_test,
     update_connection,
 )
+from servicetrade_spectrum.web._auth import Admin, AdminForm, SignedIn, services_of, set_notice
 from servicetrade_spectrum.web._templates import render
 
 __all__ = ["router"]

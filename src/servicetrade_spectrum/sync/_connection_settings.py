@@ -27,7 +27,7 @@ from servicetrade_spectrum.store import (
     NewConnection,
     Store,
 )
-from servicetrade_spectrum.sync import ClientPool
+from servicetrade_spectrum.sync._clients import ClientPool
 
 __all__ = [
     "ConnectionInput",
