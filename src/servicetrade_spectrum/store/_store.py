@@ -210,21 +210,31 @@ class Store:
     def update_connection(self, name: str, **changes: Any) -> ConnectionConfig:
         """Change plain settings; secrets go through :meth:`set_connection_secret`."""
         with self.session() as session:
-            row = _connection_row(session, name)
-            for key, value in changes.items():
-                if key.endswith("_encrypted") or not hasattr(row, key):
-                    raise ValueError(f"'{key}' is not a connection setting")
-                setattr(row, key, value)
+            self._change_connection(_connection_row(session, name), changes)
         return self.connection(name)
 
     def set_connection_secret(self, name: str, *, authorization_id: str | None = None,
                               client_secret: str | None = None) -> None:
         with self.session() as session:
-            row = _connection_row(session, name)
-            if authorization_id is not None:
-                row.authorization_id_encrypted = self.secrets.encrypt(authorization_id)
-            if client_secret is not None:
-                row.client_secret_encrypted = self.secrets.encrypt(client_secret)
+            self._change_connection(_connection_row(session, name), {},
+                                    authorization_id=authorization_id,
+                                    client_secret=client_secret)
+
+    def _change_connection(self, row: Connection, changes: dict[str, Any], *,
+                           authorization_id: str | None = None,
+                           client_secret: str | None = None) -> None:
+        """Plain settings by column, and each secret given (``None`` keeps it; a blank
+        client secret removes it). Encrypted columns and keys are not settings."""
+        for key, value in changes.items():
+            if key.endswith("_encrypted") or key in ("id", "account_id") \
+                    or not hasattr(row, key):
+                raise ValueError(f"'{key}' is not a connection setting")
+            setattr(row, key, value)
+        if authorization_id is not None:
+            row.authorization_id_encrypted = self.secrets.encrypt(authorization_id)
+        if client_secret is not None:
+            row.client_secret_encrypted = (self.secrets.encrypt(client_secret)
+                                           if client_secret else "")
 
     def update_account_connection(self, account_id: int, connection_id: int, *,
                                   authorization_id: str | None = None,
@@ -242,16 +252,8 @@ class Store:
                 row = session.get(Connection, connection_id)
                 if row is None or row.account_id != account_id:
                     raise NotFound(f"No connection with ID {connection_id} in this account.")
-                for key, value in changes.items():
-                    if key.endswith("_encrypted") or key in ("id", "account_id") \
-                            or not hasattr(row, key):
-                        raise ValueError(f"'{key}' is not a connection setting")
-                    setattr(row, key, value)
-                if authorization_id is not None:
-                    row.authorization_id_encrypted = self.secrets.encrypt(authorization_id)
-                if client_secret is not None:
-                    row.client_secret_encrypted = (self.secrets.encrypt(client_secret)
-                                                   if client_secret else "")
+                self._change_connection(row, changes, authorization_id=authorization_id,
+                                        client_secret=client_secret)
         except IntegrityError as exc:
             raise AlreadyExists(f"A connection named '{changes.get('name')}' already "
                                 "exists.") from exc
@@ -296,7 +298,7 @@ class Store:
             response_body="", tries=0, external_id_written=False, comment_posted=False,
             comment_text="", run_id=run_id, stage="")
         for key, value in values.items():
-            if not hasattr(attempt, key):
+            if key not in _ATTEMPT_COLUMNS:
                 raise ValueError(f"'{key}' is not a sync attempt column")
             setattr(attempt, key, value)
         with self.session() as session:
