@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 from servicetrade_spectrum.spectrum import server_key
 from servicetrade_spectrum.store import Store
@@ -54,3 +55,17 @@ def test_a_slot_whose_holder_died_is_taken_over_when_its_lease_runs_out(store: S
     assert store.take_spectrum_slot(server, 1, "alive:3", timedelta(minutes=1)) is None
     store.release_spectrum_slot(server, 0, "alive:2")
     assert store.take_spectrum_slot(server, 1, "alive:3", timedelta(minutes=1)) == 0
+
+
+def test_a_call_goes_ahead_under_the_process_limit_when_the_database_is_unreachable(
+        store: Store, tmp_path: Path) -> None:
+    from servicetrade_spectrum.store import create_database_engine
+
+    unreachable = Store(create_database_engine(f"sqlite:///{tmp_path}/missing/dir/x.db"),
+                        store.secrets)
+    gate = SharedSpectrumGate(unreachable, 1, request_timeout=5)
+    ran = []
+    with gate.slot(URL):
+        ran.append(True)
+    assert ran == [True]
+    unreachable.close()
