@@ -33,28 +33,24 @@ from servicetrade_spectrum.sync._connection_settings import (
 )
 from servicetrade_spectrum.web._auth import Admin, AdminForm, SignedIn, services_of, set_notice
 from servicetrade_spectrum.web._templates import render
+from servicetrade_spectrum.web.pages._forms import checked, text
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 def _input_of(form: FormData) -> ConnectionInput:
     return ConnectionInput(
-        name=_text(form, "name"), url=_text(form, "url"),
-        company_code=_text(form, "company_code"), system=_text(form, "system"),
-        prefix=_text(form, "prefix"), work_order_type=_text(form, "work_order_type"),
-        lead_source=_text(form, "lead_source"),
-        preserve_edits=_text(form, "preserve_edits") in ("on", "1", "true", "yes"),
-        client_id=_text(form, "client_id"),
-        client_secret_expires_on=_text(form, "client_secret_expires_on"),
-        authorization_id=_text(form, "authorization_id"),
-        client_secret=_text(form, "client_secret"))
+        name=text(form, "name"), url=text(form, "url"),
+        company_code=text(form, "company_code"), system=text(form, "system"),
+        prefix=text(form, "prefix"), work_order_type=text(form, "work_order_type"),
+        lead_source=text(form, "lead_source"),
+        preserve_edits=checked(form, "preserve_edits"),
+        client_id=text(form, "client_id"),
+        client_secret_expires_on=text(form, "client_secret_expires_on"),
+        authorization_id=text(form, "authorization_id"),
+        client_secret=text(form, "client_secret"))
 
 
 def _redirect(request: Request, viewer: SignedIn, notice: str) -> Response:
@@ -156,7 +152,7 @@ async def test(request: Request, viewer: AdminForm, connection_id: int) -> Respo
 @router.post("/connections/{connection_id}/pause")
 async def pause(request: Request, viewer: AdminForm, connection_id: int) -> Response:
     connection = await _connection(request, viewer, connection_id)
-    reason = _text(await request.form(), "reason").strip()[:PAUSE_REASON_MAX]
+    reason = text(await request.form(), "reason").strip()[:PAUSE_REASON_MAX]
     reason = reason or f"paused by {viewer.user.email}"
     store = services_of(request).store
     await run_in_threadpool(store.update_account_connection, viewer.account_id, connection.id,
@@ -180,8 +176,8 @@ async def resume(request: Request, viewer: AdminForm, connection_id: int) -> Res
 async def add_rule(request: Request, viewer: AdminForm, connection_id: int) -> Response:
     connection = await _connection(request, viewer, connection_id)
     form = await request.form()
-    trigger, value, job_type = (_text(form, "trigger"), _text(form, "value"),
-                                _text(form, "job_type"))
+    trigger, value, job_type = (text(form, "trigger"), text(form, "value"),
+                                text(form, "job_type"))
     try:
         chosen, value, job_type = check_rule(trigger, value, job_type)
     except Invalid as exc:
