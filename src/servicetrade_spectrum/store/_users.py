@@ -24,7 +24,7 @@ from servicetrade_spectrum.store._time import as_utc as _aware
 from servicetrade_spectrum.store._time import utc_now as _now
 
 __all__ = ["API_TOKEN_PREFIX", "SESSION_LIFETIME", "ApiTokenRecord", "BrowserSession",
-           "UserRecord", "Users", "normalize_email"]
+           "UserRecord", "Users", "new_user_problems", "normalize_email"]
 
 SESSION_LIFETIME = timedelta(hours=12)
 API_TOKEN_PREFIX = "sts_"  # noqa: S105 (a visible prefix, not a secret)
@@ -37,6 +37,26 @@ _DUMMY_HASH = _hasher.hash("not a real password, only a timing decoy")
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def new_user_problems(email: str, password: str) -> dict[str, str]:
+    """What is wrong with a new user's email (normalized) and password, by field; empty
+    when they can be stored. The users page shows each beside its field."""
+    problems: dict[str, str] = {}
+    if "@" not in email or len(email) > 254:
+        problems["email"] = (f"'{email}' is not an email address: enter the address the "
+                             "person signs in with (e.g. name@example.com).")
+    short = _password_problem(password)
+    if short:
+        problems["password"] = short
+    return problems
+
+
+def _password_problem(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return (f"The password is too short: use at least {MIN_PASSWORD_LENGTH} "
+                "characters.")
+    return ""
 
 
 def _digest(token: str) -> str:
@@ -83,11 +103,9 @@ class Users:
     def add(self, email: str, *, account_id: int, password: str,
             is_admin: bool = False) -> UserRecord:
         email = normalize_email(email)
-        if "@" not in email or len(email) > 254:
-            raise ValueError(f"'{email}' is not an email address.")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ValueError(f"The password for {email} is too short: use at least "
-                             f"{MIN_PASSWORD_LENGTH} characters.")
+        problems = new_user_problems(email, password)
+        if problems:
+            raise ValueError(" ".join(problems.values()))
         user = User(account_id=account_id, email=email, password_hash=_hasher.hash(password),
                     is_admin=is_admin, created_at=_now())
         try:
@@ -115,9 +133,9 @@ class Users:
             return [self._record(user) for user in rows]
 
     def set_password(self, user_id: int, password: str) -> None:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ValueError(f"The password is too short: use at least {MIN_PASSWORD_LENGTH} "
-                             "characters.")
+        short = _password_problem(password)
+        if short:
+            raise ValueError(short)
         with self._session() as session:
             user = session.get(User, user_id)
             if user is not None:

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from servicetrade_spectrum.store._users import MIN_PASSWORD_LENGTH, normalize_email
+from servicetrade_spectrum.store._users import (
+    MIN_PASSWORD_LENGTH,
+    new_user_problems,
+    normalize_email,
+)
 from servicetrade_spectrum.web._auth import Admin, AdminForm, SignedIn, services_of, set_notice
 from servicetrade_spectrum.web._errors import PageProblem
 from servicetrade_spectrum.web._templates import render
+from servicetrade_spectrum.web.pages._forms import checked, text
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
 
 
 async def _page(request: Request, viewer: SignedIn, *, email: str = "", is_admin: bool = False,
@@ -46,15 +45,9 @@ async def users_page(request: Request, viewer: Admin) -> Response:
 @router.post("/users")
 async def add_user(request: Request, viewer: AdminForm) -> Response:
     form = await request.form()
-    email, password = normalize_email(_text(form, "email")), _text(form, "password")
-    is_admin = _text(form, "is_admin") in ("on", "1", "true", "yes")
-    errors: dict[str, str] = {}
-    if "@" not in email or len(email) > 254:
-        errors["email"] = (f"'{email}' is not an email address: enter the address the person "
-                           "signs in with (e.g. name@example.com).")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = (f"The password is too short: use at least {MIN_PASSWORD_LENGTH} "
-                              "characters.")
+    email, password = normalize_email(text(form, "email")), text(form, "password")
+    is_admin = checked(form, "is_admin")
+    errors = new_user_problems(email, password)
     if not errors:
         store = services_of(request).store
         try:
@@ -75,7 +68,7 @@ async def add_user(request: Request, viewer: AdminForm) -> Response:
 
 @router.post("/users/{user_id}/admin")
 async def set_admin(request: Request, viewer: AdminForm, user_id: int) -> Response:
-    make_admin = _text(await request.form(), "admin") in ("on", "1", "true", "yes")
+    make_admin = checked(await request.form(), "admin")
     if user_id == viewer.user.id and not make_admin:
         raise PageProblem(400, "You cannot remove your own admin role (the account would risk "
                                "having no admin): ask another admin to do it.")
