@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.domain.rules import Rule, Trigger
+from servicetrade_spectrum.store import _send_statements as sent
 from servicetrade_spectrum.store._engine import create_database_engine
 from servicetrade_spectrum.store._migrations import upgrade_to_head
 from servicetrade_spectrum.store._models import (
@@ -25,7 +27,6 @@ from servicetrade_spectrum.store._models import (
     BulkRun,
     Connection,
     Executor,
-    SendLock,
     SpectrumSlot,
     SyncAttempt,
     WebhookMessage,
@@ -57,6 +58,18 @@ class AlreadyExists(ValueError):
 
 
 _ATTEMPT_COLUMNS = frozenset(SyncAttempt.__table__.columns.keys())
+_NEW_ATTEMPT: dict[str, Any] = {
+    "work_order_number": "", "failure_kind": "", "failure_message": "", "failure_fix": "",
+    "spectrum_message": "", "fields": {}, "source_fields": {}, "warnings": [],
+    "spectrum_rows": [], "request_body": "", "response_body": "", "tries": 0,
+    "external_id_written": False, "comment_posted": False, "comment_text": "", "stage": ""}
+"""A new attempt's columns before any is known."""
+
+
+def _check_attempt_columns(values: dict[str, Any]) -> None:
+    unknown = [key for key in values if key not in _ATTEMPT_COLUMNS]
+    if unknown:
+        raise ValueError(f"'{unknown[0]}' is not a sync attempt column")
 _EDGE_ROWS = 100
 
 
@@ -84,11 +97,14 @@ def _account_row(session: Session, name: str) -> Account:
     return account
 
 
+_NO_CONNECTION = ("No connection named '{name}'. See 'st-spectrum connection list', or add "
+                  "one with 'st-spectrum connection add'.")
+
+
 def _connection_row(session: Session, name: str) -> Connection:
     row = session.scalar(select(Connection).where(Connection.name == name))
     if row is None:
-        raise NotFound(f"No connection named '{name}'. See 'st-spectrum connection list', or "
-                       "add one with 'st-spectrum connection add'.")
+        raise NotFound(_NO_CONNECTION.format(name=name))
     return row
 
 
@@ -143,7 +159,7 @@ class Store:
             return [self._account_config(a)
                     for a in session.scalars(select(Account).order_by(Account.name))]
 
-    def _account_config(self, account: Account) -> AccountConfig:
+    def _account_config(self, account: Account | SimpleNamespace) -> AccountConfig:
         return AccountConfig(
             id=account.id, name=account.name, servicetrade_url=account.servicetrade_url,
             auth_kind=account.auth_kind, username=account.username, client_id=account.client_id,
@@ -176,10 +192,15 @@ class Store:
             return self._connection_config(_connection_row(session, name))
 
     def connection_and_account(self, name: str) -> tuple[ConnectionConfig, AccountConfig]:
-        """The connection and its account, read together (one transaction for a send)."""
-        with self.session() as session:
-            row = _connection_row(session, name)
-            return self._connection_config(row), self._account_config(row.account)
+        """The connection and its account, read together (one statement for a send)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sent.CONNECTION_WITH_ACCOUNT, {"name": name}).mappings().first()
+        if row is None:
+            raise NotFound(_NO_CONNECTION.format(name=name))
+        account = {key.removeprefix(sent.ACCOUNT_PREFIX): value for key, value in row.items()
+                   if key.startswith(sent.ACCOUNT_PREFIX)}
+        return (self._connection_config(SimpleNamespace(**row), account["name"]),
+                self._account_config(SimpleNamespace(**account)))
 
     def connections(self, *, account_id: int | None = None) -> list[ConnectionConfig]:
         with self.session() as session:
@@ -259,10 +280,16 @@ class Store:
                                 "exists.") from exc
         return self.account_connection(account_id, connection_id)
 
-    def _connection_config(self, row: Connection) -> ConnectionConfig:
+    def _connection_config(self, row: Connection | SimpleNamespace,
+                           account_name: str | None = None) -> ConnectionConfig:
+        """The connection's settings with its secrets decrypted; ``row`` is the ORM row, or
+        a send's plain one with ``account_name`` read alongside."""
         what = f"a secret of connection '{row.name}'"
+        if account_name is None:
+            assert isinstance(row, Connection)
+            account_name = row.account.name
         return ConnectionConfig(
-            id=row.id, account_id=row.account_id, account_name=row.account.name, name=row.name,
+            id=row.id, account_id=row.account_id, account_name=account_name, name=row.name,
             ws_url=row.ws_url, company_code=row.company_code,
             authorization_id=self.secrets.decrypt(row.authorization_id_encrypted, what=what),
             client_id=row.client_id,
@@ -280,72 +307,51 @@ class Store:
         """Record a new attempt, or find the one of ``run_id`` (a resumed durable send);
         ``values`` are further columns to set (the draft's fields, the stage), in the same
         transaction."""
-        if run_id is not None:
-            with self.session() as session:
-                existing = session.scalar(select(SyncAttempt.id).where(
-                    SyncAttempt.run_id == run_id))
+        _check_attempt_columns(values)
+        with self.engine.begin() as conn:
+            existing = (conn.execute(sent.ATTEMPT_OF_RUN, {"run_id": run_id}).scalar()
+                        if run_id is not None else None)
             if existing is not None:
-                if job_number or values:
-                    self.update_attempt(existing, **({"job_number": job_number}
-                                                     if job_number else {}), **values)
-                return existing
-        attempt = SyncAttempt(
-            account_id=connection.account_id, connection_id=connection.id, job_id=job_id,
-            job_number=job_number, trigger=trigger, triggered_by=triggered_by,
-            status="running", started_at=_now(), work_order_number="", failure_kind="",
-            failure_message="", failure_fix="", spectrum_message="", fields={},
-            source_fields={}, warnings=[], spectrum_rows=[], request_body="",
-            response_body="", tries=0, external_id_written=False, comment_posted=False,
-            comment_text="", run_id=run_id, stage="")
-        for key, value in values.items():
-            if key not in _ATTEMPT_COLUMNS:
-                raise ValueError(f"'{key}' is not a sync attempt column")
-            setattr(attempt, key, value)
-        with self.session() as session:
-            session.add(attempt)
-            session.flush()
-            return attempt.id
+                changes = {**({"job_number": job_number} if job_number else {}), **values}
+                if changes:
+                    conn.execute(*sent.update_attempt(changes, existing))
+                return int(existing)
+            row = {"account_id": connection.account_id, "connection_id": connection.id,
+                   "job_id": job_id, "job_number": job_number, "trigger": trigger,
+                   "triggered_by": triggered_by, "status": "running", "started_at": _now(),
+                   **_NEW_ATTEMPT, "run_id": run_id, **values}
+            return int(conn.execute(sent.INSERT_ATTEMPT, row).scalar_one())
 
     def update_attempt(self, attempt_id: int, **values: Any) -> None:
         """Set columns of an attempt; a final status also sets its end and duration. One
         UPDATE statement (a send updates its attempt several times: no ORM load)."""
-        unknown = [key for key in values if key not in _ATTEMPT_COLUMNS]
-        if unknown:
-            raise ValueError(f"'{unknown[0]}' is not a sync attempt column")
-        with self.session() as session:
-            if values.get("status") in ("sent", "failed"):
-                started = session.scalar(select(SyncAttempt.started_at).where(
-                    SyncAttempt.id == attempt_id))
+        _check_attempt_columns(values)
+        with self.engine.begin() as conn:
+            if values.get("status") in ("sent", "failed") or not values:
+                started = conn.execute(sent.ATTEMPT_STARTED_AT,
+                                       {"attempt_id": attempt_id}).scalar()
                 if started is None:
                     raise NotFound(f"No sync attempt {attempt_id}.")
+                if not values:
+                    return
                 finished = _now()
                 values = {**values, "finished_at": finished, "duration_ms": int(
                     (finished - _aware(started)).total_seconds() * 1000)}
-            if not values:
-                if session.get(SyncAttempt, attempt_id) is None:
-                    raise NotFound(f"No sync attempt {attempt_id}.")
-                return
-            changed = session.execute(update(SyncAttempt).where(SyncAttempt.id == attempt_id)
-                                      .values(**values))
-            if changed.rowcount == 0:  # type: ignore[attr-defined]
+            changed = conn.execute(*sent.update_attempt(values, attempt_id))
+            if changed.rowcount == 0:
                 raise NotFound(f"No sync attempt {attempt_id}.")
 
     def begin_concluding(self, attempt_id: int) -> AttemptProgress:
         """How far the attempt got, marking it ``concluding`` when it is still running (one
         transaction: the send's step 3 reads and marks at once)."""
-        with self.session() as session:
-            found = session.execute(select(SyncAttempt.status, SyncAttempt.stage).where(
-                SyncAttempt.id == attempt_id)).first()
+        with self.engine.begin() as conn:
+            found = conn.execute(sent.ATTEMPT_PROGRESS, {"attempt_id": attempt_id}).first()
             if found is None:
                 raise NotFound(f"No sync attempt {attempt_id}.")
-            if found.status != "running":
-                row = session.get(SyncAttempt, attempt_id)
-                assert row is not None
-                return AttemptProgress(found.status, found.stage,
-                                       self._attempt_record(session, row))
-            session.execute(update(SyncAttempt).where(SyncAttempt.id == attempt_id)
-                            .values(stage="concluding"))
-        return AttemptProgress(found.status, found.stage, None)
+            if found.status == "running":
+                conn.execute(sent.MARK_CONCLUDING, {"attempt_id": attempt_id})
+                return AttemptProgress(found.status, found.stage, None)
+        return AttemptProgress(found.status, found.stage, self.attempt(attempt_id))
 
     def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
         """The attempt a durable send (workflow ``run_id``) recorded, once it has one."""
@@ -376,13 +382,10 @@ class Store:
                                 job_id: int) -> dict[str, Any] | None:
         """The managed fields' values of the job's last successful send on the connection
         (the base of a re-send), or None when it was never sent."""
-        with self.session() as session:
-            fields = session.scalar(
-                select(SyncAttempt.source_fields)
-                .where(SyncAttempt.connection_id == connection_id,
-                       SyncAttempt.job_id == job_id, SyncAttempt.status == "sent")
-                .order_by(SyncAttempt.id.desc()).limit(1))
-            return dict(fields) if fields is not None else None
+        with self.engine.connect() as conn:
+            fields = conn.execute(sent.LAST_SENT_SOURCE_FIELDS,
+                                  {"connection_id": connection_id, "job_id": job_id}).scalar()
+        return dict(fields) if fields is not None else None
 
     def recent_failure_kinds(self, connection_id: int, count: int) -> list[str]:
         """The failure kinds of the connection's last ``count`` finished attempts, newest
@@ -710,23 +713,23 @@ class Store:
         """Take a free slot of ``server`` (one of ``limit``) for ``holder``; None when all
         are held. A slot whose lease ran out (its holder crashed mid-call) counts as free."""
         now = _now()
-        with self.session() as session:
-            free = list(session.scalars(
-                select(SpectrumSlot.slot).where(
-                    SpectrumSlot.server == server, SpectrumSlot.slot < limit,
-                    (SpectrumSlot.holder == "") | (SpectrumSlot.expires_at < now))))
-            if len(free) == 0 and not self._create_spectrum_slots(session, server, limit):
+        with self.engine.begin() as conn:
+            free = list(conn.execute(sent.FREE_SPECTRUM_SLOTS,
+                                     {"server": server, "limit": limit, "now": now}).scalars())
+            # Taken in the same transaction: another process may take a slot seen free here
+            # first (the UPDATE then changes no row), so each is tried in turn.
+            for slot in free:
+                taken = conn.execute(sent.TAKE_SPECTRUM_SLOT, {
+                    "server_": server, "slot_": slot, "now": now, "new_holder": holder,
+                    "new_expires_at": now + lease})
+                if taken.rowcount == 1:
+                    return int(slot)
+        if free:
+            return None
+        with self.session() as session:  # first use of the server (or of a higher limit)
+            if not self._create_spectrum_slots(session, server, limit):
                 return None
-        for slot in free or range(limit):
-            with self.session() as session:
-                taken = session.execute(
-                    update(SpectrumSlot)
-                    .where(SpectrumSlot.server == server, SpectrumSlot.slot == slot,
-                           (SpectrumSlot.holder == "") | (SpectrumSlot.expires_at < now))
-                    .values(holder=holder, expires_at=now + lease))
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    return slot
-        return None
+        return self.take_spectrum_slot(server, limit, holder, lease)
 
     @staticmethod
     def _create_spectrum_slots(session: Session, server: str, limit: int) -> bool:
@@ -741,30 +744,26 @@ class Store:
         return bool(missing)
 
     def release_spectrum_slot(self, server: str, slot: int, holder: str) -> None:
-        with self.session() as session:
-            session.execute(update(SpectrumSlot)
-                            .where(SpectrumSlot.server == server, SpectrumSlot.slot == slot,
-                                   SpectrumSlot.holder == holder)
-                            .values(holder=""))
+        with self.engine.begin() as conn:
+            conn.execute(sent.RELEASE_SPECTRUM_SLOT,
+                         {"server_": server, "slot_": slot, "holder_": holder})
 
     # -- send locks ------------------------------------------------------------------------
     def try_lock_send(self, connection_id: int, job_id: int, holder: str,
                       lease: timedelta) -> bool:
         """Take the send lock of (connection, job); False while someone else holds it."""
         now = _now()
+        key = {"connection_id": connection_id, "job_id": job_id}
         try:
-            with self.session() as session:
-                session.execute(delete(SendLock).where(
-                    SendLock.connection_id == connection_id, SendLock.job_id == job_id,
-                    SendLock.expires_at < now))
-                session.add(SendLock(connection_id=connection_id, job_id=job_id, holder=holder,
-                                     expires_at=now + lease))
+            with self.engine.begin() as conn:
+                conn.execute(sent.DELETE_EXPIRED_LOCK, {**key, "now": now})
+                conn.execute(sent.INSERT_LOCK, {**key, "holder": holder,
+                                                "expires_at": now + lease})
         except IntegrityError:
             return False
         return True
 
     def unlock_send(self, connection_id: int, job_id: int, holder: str) -> None:
-        with self.session() as session:
-            session.execute(delete(SendLock).where(
-                SendLock.connection_id == connection_id, SendLock.job_id == job_id,
-                SendLock.holder == holder))
+        with self.engine.begin() as conn:
+            conn.execute(sent.DELETE_LOCK, {"connection_id": connection_id, "job_id": job_id,
+                                            "holder": holder})

@@ -188,7 +188,8 @@ class SendService:
         A second send of the same job waits for the first, then reports its outcome: never
         two WorkOrderHeader calls at once, never two comments.
         """
-        connection = self.active_connection(connection_name)
+        configs = self.store.connection_and_account(connection_name)
+        connection = _unless_paused(configs[0])
         before = self.store.last_attempt(connection.id, job_id)
         holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:8]}"
         waited = self._lock(connection, job_id, holder)
@@ -202,7 +203,8 @@ class SendService:
                              or latest.id > before.id)):
                     return SendResult.from_attempt(latest, joined=True)
             prepared = self.prepare(job_id, connection_name, trigger=trigger,
-                                    triggered_by=triggered_by)
+                                    triggered_by=triggered_by,
+                                    configs=None if waited else configs)
             called = self.call_spectrum(prepared) if prepared.failure is None else None
             return self.conclude(prepared, called)
         finally:
@@ -251,8 +253,11 @@ class SendService:
 
     # -- step 1 ----------------------------------------------------------------------------
     def prepare(self, job_id: int, connection_name: str, *, trigger: str, triggered_by: str,
-                run_id: str | None = None) -> Prepared:
-        connection, account = self.store.connection_and_account(connection_name)
+                run_id: str | None = None,
+                configs: tuple[ConnectionConfig, AccountConfig] | None = None) -> Prepared:
+        """Step 1. ``configs``: the connection and account, when the caller has just read
+        them (a direct send, under its lock)."""
+        connection, account = configs or self.store.connection_and_account(connection_name)
         _unless_paused(connection)
         st = self.clients.servicetrade(account)
         try:
