@@ -48,22 +48,33 @@ FLOOR = {"first": 4, "re-send": 3}
 class Sample:
     wall_ms: float
     cpu_ms: float
-    round_trips: int
-    requests: int
+    started: float
+    ended: float
+    round_trips: int = 0
+    requests: int = 0
 
 
-def measure(send: Callable[[], SendResult], emulators: list[Emulator],
-            latency_ms: float) -> Sample:
+def measure(send: Callable[[], SendResult]) -> Sample:
     started = time.time()
     wall, cpu = time.perf_counter(), time.process_time()
     result = send()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     assert result.status == "sent", result
-    times = [t for e in emulators for t in e.request_times(since=started)]
-    # At L = 0 answers are immediate and waves cannot be told apart by time: the count of
-    # round trips is taken at L = 50 (same code path); report the request count here.
-    trips = round_trips(times, latency_ms / 1000) if latency_ms else 0
-    return Sample(wall * 1000, cpu * 1000, trips, len(times))
+    return Sample(wall * 1000, cpu * 1000, started, time.time())
+
+
+def count_round_trips(samples: list[Sample], emulators: list[Emulator],
+                      latency_ms: float) -> None:
+    """Each sample's requests and round trips, from the emulators' logs read once at the end
+    (reading them between sends would leave their garbage to be collected in the next
+    send's CPU time)."""
+    times = sorted(t for e in emulators for t in e.request_times())
+    for sample in samples:
+        mine = [t for t in times if sample.started <= t <= sample.ended]
+        # At L = 0 answers are immediate and waves cannot be told apart by time: the count
+        # of round trips is taken at L = 50 (same code path); the request count is reported.
+        sample.round_trips = round_trips(mine, latency_ms / 1000) if latency_ms else 0
+        sample.requests = len(mine)
 
 
 def main() -> None:
@@ -103,10 +114,8 @@ def run(latency_ms: float, args: argparse.Namespace) -> None:
         direct = {"first": [], "re-send": []}  # type: dict[str, list[Sample]]
         for _ in range(args.sends):
             job_id = next(jobs)
-            direct["first"].append(measure(lambda j=job_id: sender.send(j, name), emulators,
-                                           latency_ms))
-            direct["re-send"].append(measure(lambda j=job_id: sender.send(j, name), emulators,
-                                             latency_ms))
+            direct["first"].append(measure(lambda j=job_id: sender.send(j, name)))
+            direct["re-send"].append(measure(lambda j=job_id: sender.send(j, name)))
         runtime = DurableRuntime(settings, store, sender, role="serve").start()
         queue = SendQueue(settings)
         try:
@@ -118,15 +127,15 @@ def run(latency_ms: float, args: argparse.Namespace) -> None:
             queued = {"first": [], "re-send": []}  # type: dict[str, list[Sample]]
             for _ in range(args.sends):
                 job_id = next(jobs)
-                queued["first"].append(measure(lambda j=job_id: durable(j), emulators,
-                                               latency_ms))
-                queued["re-send"].append(measure(lambda j=job_id: durable(j), emulators,
-                                                 latency_ms))
+                queued["first"].append(measure(lambda j=job_id: durable(j)))
+                queued["re-send"].append(measure(lambda j=job_id: durable(j)))
         finally:
             queue.close()
             runtime.stop(drain_seconds=2)
             clients.close()
             store.close()
+        count_round_trips([s for rows in (*direct.values(), *queued.values()) for s in rows],
+                          emulators, latency_ms)
     for path, samples in (("direct", direct), ("durable", queued)):
         for kind, rows in samples.items():
             walls = [s.wall_ms for s in rows]

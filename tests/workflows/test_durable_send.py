@@ -166,3 +166,25 @@ def test_no_secret_reaches_the_durable_queue_tables(
                 for table in tables)
         for secret in secrets:
             assert secret not in dump
+
+
+def test_a_send_run_in_this_process_hands_its_result_to_its_waiter_at_once(
+        runtime: DurableRuntime, durable_settings: Settings, durable_store: Store,
+        jobs: seed.NotableJobs) -> None:
+    # The waiter's own database polling is set to a minute: only the hand-over can end
+    # the wait in seconds. The runtime's queue still polls at the test setting.
+    slow_poller = SendQueue(durable_settings.model_copy(update={"queue_polling_interval": 60}))
+    try:
+        connection_id = durable_store.connection(CONNECTION).id
+        handle = slow_poller.enqueue(request(jobs.ready), connection_id)
+        started = time.monotonic()
+        result = slow_poller.result(handle)
+        assert time.monotonic() - started < 30
+        assert result.status == "sent"
+        assert result.work_order_number == "T10002"
+        # Asked again after the end, the kept result is answered without waiting.
+        started = time.monotonic()
+        assert slow_poller.result(handle).attempt_id == result.attempt_id
+        assert time.monotonic() - started < 1
+    finally:
+        slow_poller.close()

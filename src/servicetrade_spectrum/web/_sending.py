@@ -15,7 +15,7 @@ from servicetrade_spectrum.store import AttemptRecord, ConnectionConfig, NotFoun
 from servicetrade_spectrum.sync import SendRequest
 from servicetrade_spectrum.web._errors import PageProblem
 from servicetrade_spectrum.web._services import WebServices
-from servicetrade_spectrum.workflows import WORKFLOW_NAME
+from servicetrade_spectrum.workflows import WORKFLOW_NAME, wait_here
 
 __all__ = ["SendPhase", "SendState", "send_state", "start_send", "wait_for_send"]
 
@@ -77,10 +77,11 @@ def send_state(services: WebServices, account_id: int, workflow_id: str) -> Send
 
 def wait_for_send(services: WebServices, account_id: int, workflow_id: str, *,
                   timeout: float, poll: float = 0.05) -> SendState:
-    """The send's state once it is done, or as it stands when ``timeout`` runs out."""
+    """The send's state once it is done, or as it stands when ``timeout`` runs out. A send
+    that runs in this process wakes the wait as it ends; others are found by polling."""
     deadline = time.monotonic() + timeout
     while True:
         state = send_state(services, account_id, workflow_id)
         if state.done or time.monotonic() >= deadline:
             return state
-        time.sleep(poll)
+        wait_here(workflow_id, min(poll, max(0.0, deadline - time.monotonic())))

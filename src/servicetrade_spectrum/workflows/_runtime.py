@@ -28,6 +28,7 @@ from typing import Any
 
 from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions
 from dbos._error import DBOSNonExistentWorkflowError
+from dbos._outcome import NoResult
 from sqlalchemy import Engine
 
 from servicetrade_spectrum.config import Settings
@@ -35,6 +36,7 @@ from servicetrade_spectrum.logs import get_logger
 from servicetrade_spectrum.store import Store, create_database_engine
 from servicetrade_spectrum.sync import SendRequest, SendResult, SendService
 from servicetrade_spectrum.workflows import _send_workflow
+from servicetrade_spectrum.workflows._finished_here import wait_here
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
 
 __all__ = ["APP_NAME", "APP_VERSION", "QUEUE", "DurableRuntime", "SendQueue", "server_running"]
@@ -49,6 +51,8 @@ QUEUE = "sends"
 SENDS_PER_SPECTRUM_SLOT = 4
 """Sends of a connection in flight per Spectrum call slot: enough that a slot given back finds
 a send ready to call at once (measured in bench/bulk_throughput.py)."""
+RECORDED_POLL_SECONDS = 0.002
+"""How often a waiter looks for the record of a send that has just ended in its process."""
 HEARTBEAT_SECONDS = 1.0
 REAP_SECONDS = 2.0
 SERVER_ROLES = ("serve", "worker")
@@ -114,9 +118,25 @@ class SendQueue:
             return None
 
     def result(self, handle: Any) -> SendResult:
-        result = handle.get_result(polling_interval_sec=self._poll)
-        assert isinstance(result, SendResult)
-        return result
+        """Wait for the send's result: handed over at once when it runs in this process,
+        else found by polling the database."""
+        workflow_id = str(handle.get_workflow_id())
+        poll = self._poll
+        while True:
+            if wait_here(workflow_id, poll) is not None:
+                # Ended here: DBOS records the end a moment after the workflow returns. Wait
+                # for that, so that a send queued next is a new send, not joined to this one.
+                poll = RECORDED_POLL_SECONDS
+            result = self._recorded_result(workflow_id)
+            if result is not None:
+                assert isinstance(result, SendResult)
+                return result
+
+    def _recorded_result(self, workflow_id: str) -> Any | None:
+        """The send's recorded result, or None while it has none. One query; DBOS's own
+        ``get_result`` only blocks, so its one-look check (an internal) is used."""
+        found = self._client._sys_db.check_workflow_result(workflow_id)
+        return None if isinstance(found, NoResult) else found
 
     def close(self) -> None:
         self._client.destroy()

@@ -15,6 +15,7 @@ from dbos import DBOS
 
 from servicetrade_spectrum.sync import ConnectionPaused, SendResult, SendService
 from servicetrade_spectrum.sync._send import Called, Prepared
+from servicetrade_spectrum.workflows._finished_here import finished
 
 __all__ = ["PAUSED_RECHECK_SECONDS", "WORKFLOW_NAME", "send_job", "services", "use_services"]
 
@@ -66,4 +67,6 @@ def send_job(job_id: int, connection: str, trigger: str, triggered_by: str) -> S
         DBOS.sleep(PAUSED_RECHECK_SECONDS)
         prepared = prepare_step(job_id, connection, trigger, triggered_by)
     called = call_spectrum_step(prepared) if prepared.failure is None else None
-    return conclude_step(prepared, called)
+    result = conclude_step(prepared, called)
+    finished(DBOS.workflow_id or "", result)
+    return result

@@ -1,0 +1,57 @@
+"""Sends that finished in this process, for callers in this process that wait on them.
+
+A caller waiting for a durable send (a click on the Send menu, ``POST /api/v1/jobs/{id}/send``
+with ``wait``, a CLI send) otherwise learns of its end by polling the database, on average
+half a polling interval late and at a query per poll. When the send ran in the same process
+(``serve`` sending what its own web app queued), the workflow hands its result over here as
+it returns, and the waiter wakes at once. Sends that ran in another process are still found
+by polling: this is a shortcut, never the only way.
+
+The result handed over is the one the workflow returns; DBOS records it a moment later. A
+crash in between changes nothing: the recovered workflow replays its recorded steps to the
+same result.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from servicetrade_spectrum.sync import SendResult
+
+__all__ = ["finished", "wait_here"]
+
+_KEPT = 1000
+"""Results kept for waiters that start waiting after the send ended (a send faster than the
+caller's next look): enough for a burst, small enough to forget."""
+
+_lock = threading.Lock()
+_results: OrderedDict[str, SendResult] = OrderedDict()
+_waiting: dict[str, threading.Event] = {}
+
+
+def finished(workflow_id: str, result: SendResult) -> None:
+    """The send ``workflow_id`` ended here with ``result``: wake whoever waits for it."""
+    with _lock:
+        _results[workflow_id] = result
+        if len(_results) > _KEPT:
+            _results.popitem(last=False)
+        event = _waiting.get(workflow_id)
+    if event is not None:
+        event.set()
+
+
+def wait_here(workflow_id: str, timeout: float) -> SendResult | None:
+    """The send's result if it ends in this process within ``timeout`` seconds, else None."""
+    with _lock:
+        result = _results.get(workflow_id)
+        if result is not None:
+            return result
+        event = _waiting.setdefault(workflow_id, threading.Event())
+    try:
+        event.wait(timeout)
+    finally:
+        with _lock:
+            _waiting.pop(workflow_id, None)
+    with _lock:
+        return _results.get(workflow_id)
