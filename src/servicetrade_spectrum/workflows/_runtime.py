@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -54,11 +53,6 @@ SENDS_PER_SPECTRUM_SLOT = 4
 a send ready to call at once (measured in bench/bulk_throughput.py)."""
 RECORDED_POLL_SECONDS = 0.002
 """How often a waiter looks for the record of a send that has just ended in its process."""
-GIL_SWITCH_SECONDS = 0.001
-"""How long a thread may hold the GIL while another wants it (Python's default: 5 ms). A
-send's thread whose answer has arrived waits that long behind busy threads, once per
-request; in a bulk run at 1 ms the Spectrum slots stay busier (3,000 jobs: 81% -> 87% of
-the bound, with less CPU: bench/bulk_throughput.py)."""
 HEARTBEAT_SECONDS = 1.0
 REAP_SECONDS = 2.0
 SERVER_ROLES = ("serve", "worker")
@@ -182,7 +176,6 @@ class DurableRuntime:
     def start(self) -> DurableRuntime:
         assert _send_workflow.send_job is not None  # registered at import, before launch
         use_services(self.sender)
-        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self._heartbeat()
         DBOS(config=self._config())
         DBOS.launch()
