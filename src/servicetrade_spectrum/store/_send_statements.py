@@ -30,12 +30,12 @@ __all__ = [
     "CONNECTION_WITH_ACCOUNT",
     "DELETE_EXPIRED_LOCK",
     "DELETE_LOCK",
-    "FREE_SPECTRUM_SLOTS",
     "INSERT_ATTEMPT",
     "INSERT_LOCK",
     "LAST_SENT_SOURCE_FIELDS",
     "MARK_CONCLUDING",
     "RELEASE_SPECTRUM_SLOT",
+    "SPECTRUM_SLOTS",
     "TAKE_SPECTRUM_SLOT",
     "update_attempt",
 ]
@@ -90,8 +90,8 @@ DELETE_LOCK = delete(_locks).where(
     _locks.c.holder == bindparam("holder"))
 
 _slot_is_free = or_(_slots.c.holder == "", _slots.c.expires_at < bindparam("now"))
-FREE_SPECTRUM_SLOTS = select(_slots.c.slot).where(
-    _slots.c.server == bindparam("server"), _slots.c.slot < bindparam("limit"), _slot_is_free)
+SPECTRUM_SLOTS = select(_slots.c.slot, _slot_is_free.label("free")).where(
+    _slots.c.server == bindparam("server"), _slots.c.slot < bindparam("limit"))
 TAKE_SPECTRUM_SLOT = (
     update(_slots)
     .where(_slots.c.server == bindparam("server_"), _slots.c.slot == bindparam("slot_"),

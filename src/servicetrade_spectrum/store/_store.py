@@ -714,26 +714,27 @@ class Store:
         are held. A slot whose lease ran out (its holder crashed mid-call) counts as free."""
         now = _now()
         with self.engine.begin() as conn:
-            free = list(conn.execute(sent.FREE_SPECTRUM_SLOTS,
-                                     {"server": server, "limit": limit, "now": now}).scalars())
+            slots = conn.execute(sent.SPECTRUM_SLOTS,
+                                 {"server": server, "limit": limit, "now": now}).all()
             # Taken in the same transaction: another process may take a slot seen free here
             # first (the UPDATE then changes no row), so each is tried in turn.
-            for slot in free:
+            for slot, free in slots:
+                if not free:
+                    continue
                 taken = conn.execute(sent.TAKE_SPECTRUM_SLOT, {
                     "server_": server, "slot_": slot, "now": now, "new_holder": holder,
                     "new_expires_at": now + lease})
                 if taken.rowcount == 1:
                     return int(slot)
-        if free:
+        if len(slots) >= limit:  # all held: the caller waits and asks again
             return None
         with self.session() as session:  # first use of the server (or of a higher limit)
-            if not self._create_spectrum_slots(session, server, limit):
-                return None
+            self._create_spectrum_slots(session, server, limit)
         return self.take_spectrum_slot(server, limit, holder, lease)
 
     @staticmethod
-    def _create_spectrum_slots(session: Session, server: str, limit: int) -> bool:
-        """Add the server's missing slot rows; True when any was added."""
+    def _create_spectrum_slots(session: Session, server: str, limit: int) -> None:
+        """Add the server's missing slot rows (another process may add them at once)."""
         have = set(session.scalars(select(SpectrumSlot.slot).where(
             SpectrumSlot.server == server)))
         missing = [n for n in range(limit) if n not in have]
@@ -741,7 +742,6 @@ class Store:
             with contextlib.suppress(IntegrityError), session.begin_nested():
                 session.add(SpectrumSlot(server=server, slot=slot, holder="",
                                          expires_at=_now()))
-        return bool(missing)
 
     def release_spectrum_slot(self, server: str, slot: int, holder: str) -> None:
         with self.engine.begin() as conn:
