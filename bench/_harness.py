@@ -212,9 +212,11 @@ class ProductProcess:
 
 
 def start_product(name: str, args: Sequence[str], env: dict[str, str],
-                  ready: str) -> ProductProcess:
-    """Start ``st-spectrum ARGS`` and wait for ``ready`` on its stdout."""
-    process = subprocess.Popen([*cli(), *args], env=env, stdout=subprocess.PIPE,
+                  ready: str, *, niceness: int = 0) -> ProductProcess:
+    """Start ``st-spectrum ARGS`` (at lower CPU priority when ``niceness`` > 0) and wait for
+    ``ready`` on its stdout."""
+    nice = ["nice", "-n", str(niceness)] if niceness else []
+    process = subprocess.Popen([*nice, *cli(), *args], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     deadline = time.monotonic() + 60

@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--dbos-schema", default="dbos_bench")
     parser.add_argument("--no-rule", action="store_true",
                         help="no automation rule: measure the intake alone")
+    parser.add_argument("--worker-niceness", type=int, default=0,
+                        help="with --split: run the worker under nice -n N")
     parser.add_argument("--split", action="store_true",
                         help="serve --web-only, with the sends and automation in a worker")
     parser.add_argument("--generate", nargs=2, metavar=("HOOK_URL", "JOB_IDS_FILE"),
@@ -111,7 +113,8 @@ def run(args: argparse.Namespace) -> None:
         env = product_env(settings)
         server = start_product("serve", ["serve", "--port", "0", *(
             ["--web-only"] if args.split else [])], env, "serving on")
-        helpers = ([start_product("worker", ["worker", "--automation"], env, "running sends")]
+        helpers = ([start_product("worker", ["worker", "--automation"], env, "running sends",
+                                  niceness=args.worker_niceness)]
                    if args.split else [])
         try:
             base = server.banner.split("serving on ")[1].split(" ")[0]
