@@ -188,3 +188,18 @@ def test_a_send_run_in_this_process_hands_its_result_to_its_waiter_at_once(
         assert time.monotonic() - started < 1
     finally:
         slow_poller.close()
+
+
+def test_a_send_queued_right_after_one_ended_here_is_a_new_send(
+        runtime: DurableRuntime, queue: SendQueue, durable_store: Store,
+        jobs: seed.NotableJobs, spectrum_emulator: SpectrumEmulator) -> None:
+    # The first send's waiter gets its result before DBOS has recorded the end (which frees
+    # the job's deduplication ID): the re-send must still be a send of its own.
+    connection_id = durable_store.connection(CONNECTION).id
+    first = queue.enqueue(request(jobs.ready), connection_id)
+    assert queue.result(first).status == "sent"
+    again = queue.enqueue(request(jobs.ready), connection_id)
+    assert again.get_workflow_id() != first.get_workflow_id()
+    assert queue.result(again).status == "sent"
+    assert len(spectrum_emulator.requests) == 2
+    assert len(durable_store.history(job_id=jobs.ready)) == 2

@@ -7,9 +7,11 @@ half a polling interval late and at a query per poll. When the send ran in the s
 it returns, and the waiter wakes at once. Sends that ran in another process are still found
 by polling: this is a shortcut, never the only way.
 
-The result handed over is the one the workflow returns; DBOS records it a moment later. A
-crash in between changes nothing: the recovered workflow replays its recorded steps to the
-same result.
+The result handed over is the one the workflow returns; DBOS records it a few milliseconds
+later. A crash in between changes nothing: the recovered workflow replays its recorded steps
+to the same result. Until the record is written the job's deduplication ID is still taken,
+so a new send of the job queued in that moment would be joined to the one that ended:
+``SendQueue.enqueue`` notices (:func:`ended_here`) and queues again once it is recorded.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections import OrderedDict
 
 from servicetrade_spectrum.sync import SendResult
 
-__all__ = ["finished", "wait_here"]
+__all__ = ["ended_here", "finished", "wait_here"]
 
 _KEPT = 1000
 """Results kept for waiters that start waiting after the send ended (a send faster than the
@@ -55,3 +57,9 @@ def wait_here(workflow_id: str, timeout: float) -> SendResult | None:
             _waiting.pop(workflow_id, None)
     with _lock:
         return _results.get(workflow_id)
+
+
+def ended_here(workflow_id: str) -> bool:
+    """Did the send ``workflow_id`` end in this process lately?"""
+    with _lock:
+        return workflow_id in _results

@@ -36,7 +36,7 @@ from servicetrade_spectrum.logs import get_logger
 from servicetrade_spectrum.store import Store, create_database_engine
 from servicetrade_spectrum.sync import SendRequest, SendResult, SendService
 from servicetrade_spectrum.workflows import _send_workflow
-from servicetrade_spectrum.workflows._finished_here import wait_here
+from servicetrade_spectrum.workflows._finished_here import ended_here, wait_here
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
 
 __all__ = ["APP_NAME", "APP_VERSION", "QUEUE", "DurableRuntime", "SendQueue", "server_running"]
@@ -52,7 +52,9 @@ SENDS_PER_SPECTRUM_SLOT = 4
 """Sends of a connection in flight per Spectrum call slot: enough that a slot given back finds
 a send ready to call at once (measured in bench/bulk_throughput.py)."""
 RECORDED_POLL_SECONDS = 0.002
-"""How often a waiter looks for the record of a send that has just ended in its process."""
+RECORDED_WAIT_SECONDS = 5.0
+"""How often, and for how long at most, a new send of a job looks for the record of the send
+of the same job that has just ended in this process (DBOS writes it a few ms after)."""
 HEARTBEAT_SECONDS = 1.0
 REAP_SECONDS = 2.0
 SERVER_ROLES = ("serve", "worker")
@@ -105,9 +107,21 @@ class SendQueue:
 
     def enqueue(self, request: SendRequest, connection_id: int, *,
                 workflow_id: str | None = None) -> Any:
-        return self._client.enqueue(self.options(request, connection_id, workflow_id=workflow_id),
-                                    request.job_id, request.connection, request.trigger,
-                                    request.triggered_by)
+        options = self.options(request, connection_id, workflow_id=workflow_id)
+        args = (request.job_id, request.connection, request.trigger, request.triggered_by)
+        handle: Any = self._client.enqueue(options, *args)
+        if workflow_id is None and ended_here(str(handle.get_workflow_id())):
+            # Deduplication handed back a send of this job that has just ended here: its
+            # waiter has the result already, but DBOS is still recording the end (which
+            # frees the job for a new send). Once it has, queue the new send.
+            self._wait_recorded(str(handle.get_workflow_id()))
+            handle = self._client.enqueue(options, *args)
+        return handle
+
+    def _wait_recorded(self, workflow_id: str) -> None:
+        deadline = time.monotonic() + RECORDED_WAIT_SECONDS
+        while self._recorded_result(workflow_id) is None and time.monotonic() < deadline:
+            time.sleep(RECORDED_POLL_SECONDS)
 
     def status(self, workflow_id: str) -> Any | None:
         """DBOS's ``WorkflowStatus`` of a send (``.status``, ``.error``, ``.input``), or None
@@ -121,13 +135,8 @@ class SendQueue:
         """Wait for the send's result: handed over at once when it runs in this process,
         else found by polling the database."""
         workflow_id = str(handle.get_workflow_id())
-        poll = self._poll
         while True:
-            if wait_here(workflow_id, poll) is not None:
-                # Ended here: DBOS records the end a moment after the workflow returns. Wait
-                # for that, so that a send queued next is a new send, not joined to this one.
-                poll = RECORDED_POLL_SECONDS
-            result = self._recorded_result(workflow_id)
+            result = wait_here(workflow_id, self._poll) or self._recorded_result(workflow_id)
             if result is not None:
                 assert isinstance(result, SendResult)
                 return result
