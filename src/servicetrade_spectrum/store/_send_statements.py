@@ -2,9 +2,9 @@
 
 Building a SQLAlchemy statement (``select(...).where(...)``) and going through an ORM session
 cost more CPU than the database spends running the statement: through the ORM, a send's
-dozen statements took 4 of its 10 ms of CPU (py-spy over bench/single_send.py's path). These are
-built at import with bound parameters, so a send only binds values; SQLAlchemy's compiled
-cache then serves them. Everything else in the store stays with the ORM, where clarity
+dozen statements took 4 of its 10 ms of CPU (py-spy over bench/single_send.py's path).
+These are built at import with bound parameters, so a send only binds values; SQLAlchemy's
+compiled cache then serves them. Everything else in the store stays with the ORM, where clarity
 matters more than a millisecond.
 """
 
@@ -69,10 +69,8 @@ ATTEMPT_PROGRESS = select(_attempts.c.status, _attempts.c.stage).where(
 MARK_CONCLUDING = (update(_attempts).where(_attempts.c.id == bindparam("attempt_id"))
                    .values(stage="concluding"))
 
-_UPDATE_ATTEMPT = update(_attempts).where(_attempts.c.id == bindparam("attempt_id_"))
-
-
 # An UPDATE's WHERE parameters end in "_": SQLAlchemy keeps a column's own name for its SET.
+_UPDATE_ATTEMPT = update(_attempts).where(_attempts.c.id == bindparam("attempt_id_"))
 
 
 def update_attempt(values: dict[str, Any], attempt_id: int) -> tuple[Update, dict[str, Any]]:

@@ -58,6 +58,7 @@ class AlreadyExists(ValueError):
 
 
 _ATTEMPT_COLUMNS = frozenset(SyncAttempt.__table__.columns.keys())
+_EDGE_ROWS = 100
 _NEW_ATTEMPT: dict[str, Any] = {
     "work_order_number": "", "failure_kind": "", "failure_message": "", "failure_fix": "",
     "spectrum_message": "", "fields": {}, "source_fields": {}, "warnings": [],
@@ -70,7 +71,6 @@ def _check_attempt_columns(values: dict[str, Any]) -> None:
     unknown = [key for key in values if key not in _ATTEMPT_COLUMNS]
     if unknown:
         raise ValueError(f"'{unknown[0]}' is not a sync attempt column")
-_EDGE_ROWS = 100
 
 
 @dataclass(frozen=True)
