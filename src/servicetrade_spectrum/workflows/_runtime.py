@@ -110,11 +110,12 @@ class SendQueue:
         options = self.options(request, connection_id, workflow_id=workflow_id)
         args = (request.job_id, request.connection, request.trigger, request.triggered_by)
         handle: Any = self._client.enqueue(options, *args)
-        if workflow_id is None and ended_here(str(handle.get_workflow_id())):
+        returned_id = str(handle.get_workflow_id())
+        if workflow_id is None and ended_here(returned_id):
             # Deduplication handed back a send of this job that has just ended here: its
             # waiter has the result already, but DBOS is still recording the end (which
             # frees the job for a new send). Once it has, queue the new send.
-            self._wait_recorded(str(handle.get_workflow_id()))
+            self._wait_recorded(returned_id)
             handle = self._client.enqueue(options, *args)
         return handle
 
