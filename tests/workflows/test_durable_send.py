@@ -203,3 +203,23 @@ def test_a_send_queued_right_after_one_ended_here_is_a_new_send(
     assert queue.result(again).status == "sent"
     assert len(spectrum_emulator.requests) == 2
     assert len(durable_store.history(job_id=jobs.ready)) == 2
+
+
+def test_a_single_send_queued_where_sends_run_starts_without_waiting_for_the_poll(
+        durable_settings: Settings, durable_store: Store, sender: SendService,
+        jobs: seed.NotableJobs) -> None:
+    # The queue looks for work every 5 s here: only the claim made on enqueue can have
+    # started the send by the time enqueue returns.
+    slow = Settings(**{**durable_settings.model_dump(), "queue_polling_interval": 5})
+    running = DurableRuntime(slow, durable_store, sender, role="worker").start()
+    queue = SendQueue(slow)
+    try:
+        connection_id = durable_store.connection(CONNECTION).id
+        handle = queue.enqueue(request(jobs.ready), connection_id)
+        status = queue.status(handle.get_workflow_id())
+        assert status is not None
+        assert status.status != "ENQUEUED"
+        assert queue.result(handle).status == "sent"
+    finally:
+        queue.close()
+        running.stop(drain_seconds=2)

@@ -36,6 +36,7 @@ from servicetrade_spectrum.logs import get_logger
 from servicetrade_spectrum.store import Store, create_database_engine
 from servicetrade_spectrum.sync import SendRequest, SendResult, SendService
 from servicetrade_spectrum.workflows import _send_workflow
+from servicetrade_spectrum.workflows._claim_now import claim_now, listen_here, stop_listening
 from servicetrade_spectrum.workflows._finished_here import ended_here, wait_here
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
 
@@ -107,6 +108,11 @@ class SendQueue:
 
     def enqueue(self, request: SendRequest, connection_id: int, *,
                 workflow_id: str | None = None) -> Any:
+        """Queue one send (or join the job's send already queued or running).
+
+        A send given no ``workflow_id`` is a single one (a click, an API or CLI send, a rule):
+        when this process runs the queue, it is claimed and started at once rather than at
+        the queue's next poll (:mod:`._claim_now`). Bulk sends name their workflows."""
         options = self.options(request, connection_id, workflow_id=workflow_id)
         args = (request.job_id, request.connection, request.trigger, request.triggered_by)
         handle: Any = self._client.enqueue(options, *args)
@@ -117,6 +123,8 @@ class SendQueue:
             # frees the job for a new send). Once it has, queue the new send.
             self._wait_recorded(returned_id)
             handle = self._client.enqueue(options, *args)
+        if workflow_id is None:
+            claim_now(str(connection_id))  # start it here at once if this process runs sends
         return handle
 
     def _wait_recorded(self, workflow_id: str) -> None:
@@ -189,10 +197,11 @@ class DurableRuntime:
         self._heartbeat()
         DBOS(config=self._config())
         DBOS.launch()
-        DBOS.register_queue(QUEUE, partition_concurrency=(self.settings.spectrum_concurrency
-                                                          * SENDS_PER_SPECTRUM_SLOT),
-                            polling_interval_sec=self.settings.queue_polling_interval,
-                            on_conflict="always_update")
+        queue = DBOS.register_queue(QUEUE, partition_concurrency=(
+            self.settings.spectrum_concurrency * SENDS_PER_SPECTRUM_SLOT),
+            polling_interval_sec=self.settings.queue_polling_interval,
+            on_conflict="always_update")
+        listen_here(queue)
         self.reap()
         self._thread = threading.Thread(target=self._keep_alive, name="st-spectrum-heartbeat",
                                         daemon=True)
@@ -231,6 +240,7 @@ class DurableRuntime:
         """Stop: let running sends finish for up to ``drain_seconds``, then leave the rest to
         be recovered by another process."""
         self._stop.set()
+        stop_listening()
         if self._thread is not None:
             self._thread.join(timeout=5)
         running_here = DBOS.list_workflows(status="PENDING", executor_id=self.executor_id,

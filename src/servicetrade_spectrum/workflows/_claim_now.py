@@ -1,0 +1,79 @@
+"""Start a send queued in this process at once, instead of at the queue's next poll.
+
+DBOS's queue thread looks for queued sends every ``queue_polling_interval`` (20 ms) and
+cannot be woken: a send queued by the web app of the same ``serve`` waited half a poll on
+average, up to a whole one (issue 7: 20 of the 30 ms a re-send may spend above its floor).
+So when this process runs the send queue, queuing a single send also claims its partition
+right away, by the same DBOS calls the queue thread makes for one partition: the same
+transaction claims it, under the same partition limit, and the same dispatch runs it. Nothing
+else changes: deduplication, durability and recovery are the queue's, and whatever this
+claim does not take (the partition is full, another worker holds its rows, the database is
+busy) the queue's next poll takes as before.
+
+Bulk sends do not claim on enqueue: thousands are queued at once, and the poll keeps the
+partition full anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
+``pyproject.toml``); ``tests/workflows/test_durable_send.py`` fails if they change.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from dbos import Queue
+from dbos._core import execute_dequeued_workflow
+from dbos._dbos import _get_dbos_instance
+from dbos._utils import GlobalParams, generate_uuid
+from sqlalchemy.exc import DBAPIError
+
+from servicetrade_spectrum.logs import get_logger
+
+__all__ = ["claim_now", "listen_here", "stop_listening"]
+
+_log = get_logger(__name__)
+
+_lock = threading.Lock()
+_queue: Queue | None = None
+
+
+def listen_here(queue: Queue) -> None:
+    """This process runs ``queue`` (its DBOS runtime is launched and listens to it)."""
+    global _queue
+    with _lock:
+        _queue = queue
+
+
+def stop_listening() -> None:
+    global _queue
+    with _lock:
+        _queue = None
+
+
+def claim_now(partition_key: str) -> int:
+    """Claim and start the queued sends of one partition, as the queue's poll would.
+
+    Returns how many were started here (0 when this process does not run the queue)."""
+    queue = _queue
+    if queue is None:
+        return 0
+    dbos = _get_dbos_instance()
+    running = dbos._active_workflows_set
+    owner = generate_uuid()
+    try:
+        claimed, _ = dbos._sys_db.start_queued_workflows(
+            queue, GlobalParams.executor_id, GlobalParams.app_version, partition_key,
+            running.count_for_queue(queue.name),
+            running.count_for_partition(queue.name, partition_key), owner_xid=owner)
+    except DBAPIError as exc:  # a lock or a conflict: the queue's next poll claims it
+        _log.debug("queue.claim_now_skipped", partition=partition_key, error=str(exc))
+        return 0
+    if not claimed:
+        return 0
+    statuses = {s["workflow_uuid"]: s for s in dbos._sys_db.get_workflow_statuses(claimed)}
+    for workflow_id in claimed:
+        try:
+            status = statuses.get(workflow_id) or dbos._sys_db.get_workflow_status(workflow_id)
+            if status is not None:
+                execute_dequeued_workflow(dbos, status, owner)
+        except Exception as exc:  # as the queue thread does: log; recovery takes it over
+            _log.error("queue.claim_now_failed", workflow=workflow_id, error=str(exc))
+    return len(claimed)
