@@ -62,7 +62,20 @@ def machine() -> str:
     cores = os.cpu_count()
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{cores} cores, {memory_gib:.0f} GiB, {platform.platform(terse=True)}, "
-            f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")
+            f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"speed probe {speed_probe():.2f} s")
+
+
+def speed_probe() -> float:
+    """Seconds for a fixed pure-Python loop (best of 3): this virtual machine's speed drifts
+    by several times over a day, so every table says how fast the machine was."""
+    def once() -> float:
+        started = time.perf_counter()
+        total = 0
+        for n in range(10_000_000):
+            total += n
+        return time.perf_counter() - started
+    return min(once() for _ in range(3))
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
