@@ -44,31 +44,67 @@ from servicetrade_spectrum.sync import ClientPool, register_webhook
 
 async def generate(hook_url: str, job_ids: list[int], rate: float, seconds: float
                    ) -> list[tuple[float, int]]:
-    """POST one message every 1/rate s; return (latency s, status) of each."""
-    results: list[tuple[float, int]] = []
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        async def post(job_id: int) -> None:
-            now = int(time.time())
-            body = {"messageId": str(uuid.uuid4()), "timestamp": now,
-                    "data": [{"action": "updated", "timestamp": now, "userId": 41,
-                              "entity": {"type": "job", "id": job_id}}]}
-            sent = time.perf_counter()
-            try:
-                status = (await client.post(hook_url, json=body)).status_code
-            except httpx.HTTPError:
-                status = 0
-            results.append((time.perf_counter() - sent, status))
+    """POST one message every 1/rate s; return (latency s, status) of each.
 
-        count = int(rate * seconds)
-        started = time.perf_counter()
-        tasks = []
-        for n in range(count):
-            delay = started + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(post(job_ids[n % len(job_ids)])))
-        await asyncio.gather(*tasks)
+    Latency runs from the message's scheduled time, so a generator that falls behind counts
+    against the server, never hides its delays. The requests are written by hand on up to
+    64 keep-alive connections: an HTTP client library costs about 1 ms of CPU a request,
+    and at 200/s on 2 cores the generator itself then took a core (measured 2026-11-29)."""
+    url = httpx.URL(hook_url)
+    host, port, path = url.host, url.port or 80, url.raw_path.decode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Content-Type: application/json\r\nContent-Length: ").encode()
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    slots = asyncio.Semaphore(64)
+    results: list[tuple[float, int]] = []
+
+    async def exchange(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+                       body: bytes) -> int:
+        reader, writer = conn
+        writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        status = int((await reader.readline()).split()[1])
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await reader.readexactly(length)
+        return status
+
+    async def post(job_id: int, scheduled: float) -> None:
+        now = int(time.time())
+        body = json.dumps({"messageId": str(uuid.uuid4()), "timestamp": now,
+                           "data": [{"action": "updated", "timestamp": now, "userId": 41,
+                                     "entity": {"type": "job", "id": job_id}}]}).encode()
+        status = 0
+        async with slots:
+            # A kept-alive connection the server has closed meanwhile fails at once: try
+            # again on a new one, as HTTP clients do.
+            for reused in (bool(idle), False):
+                try:
+                    conn = idle.pop() if reused else await asyncio.open_connection(host, port)
+                    status = await asyncio.wait_for(exchange(conn, body), 30)
+                    idle.append(conn)
+                    break
+                except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                    # OSError covers the time-out (TimeoutError) and a refused connection
+                    if reused:
+                        conn[1].close()
+        results.append((time.perf_counter() - scheduled, status))
+
+    count = int(rate * seconds)
+    started = time.perf_counter()
+    tasks = []
+    for n in range(count):
+        scheduled = started + n / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(post(job_ids[n % len(job_ids)], scheduled)))
+    await asyncio.gather(*tasks)
+    for _, writer in idle:
+        writer.close()
     return results
 
 

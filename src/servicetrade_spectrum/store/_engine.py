@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-__all__ = ["create_database_engine"]
+__all__ = ["begin_writing_promptly", "create_database_engine"]
+
+_BUSY_TIMEOUT_MS = 30_000
+_PROMPT_RETRY_SECONDS = 0.0005
 
 _POOL = {"pool_size": 20, "max_overflow": 20}
 """Enough connections for the web app's threads, the send workers and the automation at
@@ -34,9 +39,38 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, **{**_POOL, **kwargs})
+
+
+def begin_writing_promptly(conn: Connection) -> None:
+    """Begin a write transaction on ``conn`` as soon as SQLite's write lock is free.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 ... up to 100 ms between looks
+    at a lock held by another process, so a write that found the lock taken waited up to
+    100 ms longer than it had to. Measured on the webhook intake (issue 7): with the
+    automation worker writing at the same time, the insert of a delivery waited p90 19 ms,
+    p99 104 ms for the lock, and exactly the sums of those sleeps, while the insert and its
+    commit took under 2 ms. Here the lock is asked for every half millisecond instead (the
+    whole wait still bounded by the busy timeout). For the writes someone waits on; a no-op
+    on PostgreSQL, whose writers queue on row locks.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(_PROMPT_RETRY_SECONDS)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")

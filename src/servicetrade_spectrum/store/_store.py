@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.domain.rules import Rule, Trigger
 from servicetrade_spectrum.store import _send_statements as sent
-from servicetrade_spectrum.store._engine import create_database_engine
+from servicetrade_spectrum.store._engine import begin_writing_promptly, create_database_engine
 from servicetrade_spectrum.store._migrations import upgrade_to_head
 from servicetrade_spectrum.store._models import (
     Account,
@@ -57,6 +57,7 @@ class AlreadyExists(ValueError):
     pass
 
 
+_SAVE_WEBHOOK_MESSAGE = insert(WebhookMessage)
 _ATTEMPT_COLUMNS = frozenset(SyncAttempt.__table__.columns.keys())
 _EDGE_ROWS = 100
 _NEW_ATTEMPT: dict[str, Any] = {
@@ -646,10 +647,14 @@ class Store:
     def save_webhook_message(self, account_id: int, message_id: str,
                              body: dict[str, Any]) -> bool:
         """Persist a delivery; False when this message ID was already received."""
+        # ServiceTrade waits for the answer: the lock is taken promptly (a no-op on PostgreSQL).
         try:
-            with self.session() as session:
-                session.add(WebhookMessage(account_id=account_id, message_id=message_id,
-                                           received_at=_now(), body=body, outcome=""))
+            with self.engine.connect() as conn:
+                begin_writing_promptly(conn)
+                conn.execute(_SAVE_WEBHOOK_MESSAGE, {
+                    "account_id": account_id, "message_id": message_id, "received_at": _now(),
+                    "body": body, "outcome": ""})
+                conn.commit()
         except IntegrityError:
             return False
         return True
