@@ -7,20 +7,24 @@ Every method runs in its own short transaction, so the store can be shared by th
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection as SAConnection
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.domain.rules import Rule, Trigger
 from servicetrade_spectrum.store import _send_statements as sent
-from servicetrade_spectrum.store._engine import begin_writing_promptly, create_database_engine
+from servicetrade_spectrum.store._engine import create_database_engine
+from servicetrade_spectrum.store._group_commit import GroupCommit
 from servicetrade_spectrum.store._migrations import upgrade_to_head
 from servicetrade_spectrum.store._models import (
     Account,
@@ -57,7 +61,19 @@ class AlreadyExists(ValueError):
     pass
 
 
-_SAVE_WEBHOOK_MESSAGE = insert(WebhookMessage)
+
+
+def _webhook_inserter(dialect: str) -> Callable[[SAConnection, dict[str, Any]], bool]:
+    """Insert one delivery in a group's transaction; False when its message ID is known."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = insert(WebhookMessage).on_conflict_do_nothing(
+        index_elements=["account_id", "message_id"])
+
+    def insert_one(conn: SAConnection, row: dict[str, Any]) -> bool:
+        return conn.execute(statement, row).rowcount == 1
+    return insert_one
+
+
 _ATTEMPT_COLUMNS = frozenset(SyncAttempt.__table__.columns.keys())
 _EDGE_ROWS = 100
 _NEW_ATTEMPT: dict[str, Any] = {
@@ -115,6 +131,8 @@ class Store:
         self.secrets = secrets
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.users = Users(self.session)
+        self._webhook_writes: GroupCommit[dict[str, Any], bool] = GroupCommit(
+            engine, _webhook_inserter(engine.dialect.name))
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -647,17 +665,10 @@ class Store:
     def save_webhook_message(self, account_id: int, message_id: str,
                              body: dict[str, Any]) -> bool:
         """Persist a delivery; False when this message ID was already received."""
-        # ServiceTrade waits for the answer: the lock is taken promptly (a no-op on PostgreSQL).
-        try:
-            with self.engine.connect() as conn:
-                begin_writing_promptly(conn)
-                conn.execute(_SAVE_WEBHOOK_MESSAGE, {
-                    "account_id": account_id, "message_id": message_id, "received_at": _now(),
-                    "body": body, "outcome": ""})
-                conn.commit()
-        except IntegrityError:
-            return False
-        return True
+        # ServiceTrade waits for the answer: deliveries arriving together share a commit.
+        return self._webhook_writes.submit({
+            "account_id": account_id, "message_id": message_id, "received_at": _now(),
+            "body": body, "outcome": ""})
 
     def unprocessed_webhook_messages(
             self, limit: int = 100) -> list[tuple[int, int, dict[str, Any]]]:
