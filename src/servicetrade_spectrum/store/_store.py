@@ -7,24 +7,20 @@ Every method runs in its own short transaction, so the store can be shared by th
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection as SAConnection
-from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.domain.rules import Rule, Trigger
 from servicetrade_spectrum.store import _send_statements as sent
-from servicetrade_spectrum.store._engine import create_database_engine
-from servicetrade_spectrum.store._group_commit import GroupCommit
+from servicetrade_spectrum.store._engine import create_database_engine, write_promptly
 from servicetrade_spectrum.store._migrations import upgrade_to_head
 from servicetrade_spectrum.store._models import (
     Account,
@@ -61,19 +57,7 @@ class AlreadyExists(ValueError):
     pass
 
 
-
-
-def _webhook_inserter(dialect: str) -> Callable[[SAConnection, dict[str, Any]], bool]:
-    """Insert one delivery in a group's transaction; False when its message ID is known."""
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    statement = insert(WebhookMessage).on_conflict_do_nothing(
-        index_elements=["account_id", "message_id"])
-
-    def insert_one(conn: SAConnection, row: dict[str, Any]) -> bool:
-        return conn.execute(statement, row).rowcount == 1
-    return insert_one
-
-
+_SAVE_WEBHOOK_MESSAGE = insert(WebhookMessage)
 _ATTEMPT_COLUMNS = frozenset(SyncAttempt.__table__.columns.keys())
 _EDGE_ROWS = 100
 _NEW_ATTEMPT: dict[str, Any] = {
@@ -131,8 +115,6 @@ class Store:
         self.secrets = secrets
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.users = Users(self.session)
-        self._webhook_writes: GroupCommit[dict[str, Any], bool] = GroupCommit(
-            engine, _webhook_inserter(engine.dialect.name))
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -665,10 +647,15 @@ class Store:
     def save_webhook_message(self, account_id: int, message_id: str,
                              body: dict[str, Any]) -> bool:
         """Persist a delivery; False when this message ID was already received."""
-        # ServiceTrade waits for the answer: deliveries arriving together share a commit.
-        return self._webhook_writes.submit({
-            "account_id": account_id, "message_id": message_id, "received_at": _now(),
-            "body": body, "outcome": ""})
+        # ServiceTrade waits for the answer: the lock is taken promptly (a no-op on PostgreSQL).
+        try:
+            with write_promptly(self.engine) as conn:
+                conn.execute(_SAVE_WEBHOOK_MESSAGE, {
+                    "account_id": account_id, "message_id": message_id, "received_at": _now(),
+                    "body": body, "outcome": ""})
+        except IntegrityError:
+            return False
+        return True
 
     def unprocessed_webhook_messages(
             self, limit: int = 100) -> list[tuple[int, int, dict[str, Any]]]:
