@@ -9,8 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicetrade_spectrum import __version__
 from servicetrade_spectrum.servicetrade import ServiceTradeError
@@ -108,6 +110,37 @@ def _install_error_pages(app: FastAPI) -> None:
         return _problem(request, 400, message)
 
 
+class _SecurityHeaders:
+    """Security headers and CSP on every response (not on ``/docs``, whose page needs its CDN
+    script), and ``Cache-Control: no-store`` on pages, which carry account data.
+
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs every request
+    through a task group and memory streams, a cost each webhook delivery paid too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _SECURITY_HEADERS.items():
+                    if name == "Content-Security-Policy" and path.startswith("/docs"):
+                        continue
+                    if name not in headers:
+                        headers.append(name, value)
+                if not path.startswith("/api/") and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(services: WebServices) -> FastAPI:
     app = FastAPI(title="st-spectrum", version=__version__, docs_url="/docs", redoc_url=None,
                   description="Send ServiceTrade jobs to Trimble Spectrum as work orders. "
@@ -116,16 +149,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.state.services = services
     _install_error_pages(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        for name, value in _SECURITY_HEADERS.items():
-            if name == "Content-Security-Policy" and request.url.path.startswith("/docs"):
-                continue
-            response.headers.setdefault(name, value)
-        if not _is_api(request) and "cache-control" not in response.headers:
-            response.headers["Cache-Control"] = "no-store"  # pages carry account data
-        return response
+    app.add_middleware(_SecurityHeaders)
 
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))),
               name="static")

@@ -62,7 +62,10 @@ def claim_now(partition_key: str) -> int:
         claimed, _ = dbos._sys_db.start_queued_workflows(
             queue, GlobalParams.executor_id, GlobalParams.app_version, partition_key,
             running.count_for_queue(queue.name),
-            running.count_for_partition(queue.name, partition_key), owner_xid=owner)
+            running.count_for_partition(queue.name, partition_key), owner_xid=owner,
+            # Every send is queued with APP_VERSION, so no version-less one is ever waiting:
+            # claiming ours only spares the query of which version is the latest.
+            is_latest_version=False)
     except DBAPIError as exc:  # a lock or a conflict: the queue's next poll claims it
         _log.debug("queue.claim_now_skipped", partition=partition_key, error=str(exc))
         return 0
