@@ -10,6 +10,8 @@ else changes: deduplication, durability and recovery are the queue's, and whatev
 claim does not take (the partition is full, another worker holds its rows, the database is
 busy) the queue's next poll takes as before.
 
+On SQLite only: claims there queue on the file's write lock, while on PostgreSQL they
+conflicted with the queue thread's and made sends slower (see ``DurableRuntime.start``).
 Bulk sends do not claim on enqueue: thousands are queued at once, and the poll keeps the
 partition full anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
 ``pyproject.toml``); ``tests/workflows/test_durable_send.py`` fails if they change.

@@ -201,7 +201,12 @@ class DurableRuntime:
             self.settings.spectrum_concurrency * SENDS_PER_SPECTRUM_SLOT),
             polling_interval_sec=self.settings.queue_polling_interval,
             on_conflict="always_update")
-        listen_here(queue)
+        if self._engine is not None:
+            # SQLite only. On PostgreSQL the claims made on enqueue and the queue thread's
+            # polls conflicted (its claims are REPEATABLE READ, and DBOS backs its polling
+            # off on each serialization failure): event to work order went from p95 476 ms
+            # to 1,052-1,198 ms (bench/event_to_work_order.py), so the poll alone claims.
+            listen_here(queue)
         self.reap()
         self._thread = threading.Thread(target=self._keep_alive, name="st-spectrum-heartbeat",
                                         daemon=True)
