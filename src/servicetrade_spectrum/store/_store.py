@@ -647,7 +647,7 @@ class Store:
     def save_webhook_message(self, account_id: int, message_id: str,
                              body: dict[str, Any]) -> bool:
         """Persist a delivery; False when this message ID was already received."""
-        # ServiceTrade waits for the answer: the lock is taken promptly (a no-op on PostgreSQL).
+        # ServiceTrade waits for the answer: on SQLite the write lock is taken promptly.
         try:
             with write_promptly(self.engine) as conn:
                 conn.execute(_SAVE_WEBHOOK_MESSAGE, {
