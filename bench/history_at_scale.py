@@ -53,7 +53,6 @@ def fill(store: Store, rows: int) -> dict[str, Any]:
         (("Main", "Bench"), ("Second", "Bench"), ("Theirs", "Other"))]
     rng = random.Random(7)
     start = datetime(2025, 11, 1, tzinfo=UTC)
-    table = SyncAttempt.__table__
     job_ids = [3_100_000_000_000_000 + n * 37 for n in range(20_000)]
     with store.engine.begin() as connection:
         for first in range(0, rows, BATCH):
@@ -78,7 +77,7 @@ def fill(store: Store, rows: int) -> dict[str, Any]:
                     "response_body": "<soap/>", "http_status": 200, "tries": 1,
                     "external_id_written": not failed, "comment_posted": failed,
                     "comment_text": "", "run_id": None, "stage": ""})
-            connection.execute(insert(table), batch)
+            connection.execute(insert(SyncAttempt), batch)
     return {"job_id": job_ids[123], "connection": "Second", "kind": KINDS[0]}
 
 

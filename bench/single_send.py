@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bench._harness import (
@@ -114,8 +115,8 @@ def run(latency_ms: float, args: argparse.Namespace) -> None:
         direct = {"first": [], "re-send": []}  # type: dict[str, list[Sample]]
         for _ in range(args.sends):
             job_id = next(jobs)
-            direct["first"].append(measure(lambda j=job_id: sender.send(j, name)))
-            direct["re-send"].append(measure(lambda j=job_id: sender.send(j, name)))
+            direct["first"].append(measure(partial(sender.send, job_id, name)))
+            direct["re-send"].append(measure(partial(sender.send, job_id, name)))
         runtime = DurableRuntime(settings, store, sender, role="serve").start()
         queue = SendQueue(settings)
         try:
@@ -127,8 +128,8 @@ def run(latency_ms: float, args: argparse.Namespace) -> None:
             queued = {"first": [], "re-send": []}  # type: dict[str, list[Sample]]
             for _ in range(args.sends):
                 job_id = next(jobs)
-                queued["first"].append(measure(lambda j=job_id: durable(j)))
-                queued["re-send"].append(measure(lambda j=job_id: durable(j)))
+                queued["first"].append(measure(partial(durable, job_id)))
+                queued["re-send"].append(measure(partial(durable, job_id)))
         finally:
             queue.close()
             runtime.stop(drain_seconds=2)
