@@ -41,7 +41,11 @@ _SECURITY_HEADERS = {
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return _is_api_path(request.url.path)
+
+
+def _is_api_path(path: str) -> bool:
+    return path.startswith("/api/")
 
 
 def _problem(request: Request, status: int, message: str, code: str = "") -> Response:
@@ -134,7 +138,7 @@ class _SecurityHeaders:
                         continue
                     if name not in headers:
                         headers.append(name, value)
-                if not path.startswith("/api/") and "cache-control" not in headers:
+                if not _is_api_path(path) and "cache-control" not in headers:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 

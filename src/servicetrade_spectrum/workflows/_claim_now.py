@@ -19,8 +19,6 @@ partition full anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
 
 from __future__ import annotations
 
-import threading
-
 from dbos import Queue
 from dbos._core import execute_dequeued_workflow
 from dbos._dbos import _get_dbos_instance
@@ -33,21 +31,19 @@ __all__ = ["claim_now", "listen_here", "stop_listening"]
 
 _log = get_logger(__name__)
 
-_lock = threading.Lock()
 _queue: Queue | None = None
+"""The queue this process runs, if any (set once at start, cleared at stop)."""
 
 
 def listen_here(queue: Queue) -> None:
     """This process runs ``queue`` (its DBOS runtime is launched and listens to it)."""
     global _queue
-    with _lock:
-        _queue = queue
+    _queue = queue
 
 
 def stop_listening() -> None:
     global _queue
-    with _lock:
-        _queue = None
+    _queue = None
 
 
 def claim_now(partition_key: str) -> int:

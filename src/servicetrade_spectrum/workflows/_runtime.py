@@ -65,9 +65,12 @@ def _system_database_url(settings: Settings) -> str:
     return settings.effective_database_url
 
 
+def _on_sqlite(settings: Settings) -> bool:
+    return settings.effective_database_url.startswith("sqlite")
+
+
 def _schema(settings: Settings) -> str | None:
-    url = settings.effective_database_url
-    return None if url.startswith("sqlite") else settings.dbos_schema
+    return None if _on_sqlite(settings) else settings.dbos_schema
 
 
 def server_running(store: Store, settings: Settings) -> bool:
@@ -111,19 +114,19 @@ class SendQueue:
         """Queue one send (or join the job's send already queued or running).
 
         A send given no ``workflow_id`` is a single one (a click, an API or CLI send, a rule):
-        when this process runs the queue, it is claimed and started at once rather than at
-        the queue's next poll (:mod:`._claim_now`). Bulk sends name their workflows."""
+        when this process runs the queue on SQLite, it is claimed and started at once rather
+        than at the queue's next poll (:mod:`._claim_now`). Bulk sends name their workflows."""
         options = self.options(request, connection_id, workflow_id=workflow_id)
         args = (request.job_id, request.connection, request.trigger, request.triggered_by)
         handle: Any = self._client.enqueue(options, *args)
-        returned_id = str(handle.get_workflow_id())
-        if workflow_id is None and ended_here(returned_id):
-            # Deduplication handed back a send of this job that has just ended here: its
-            # waiter has the result already, but DBOS is still recording the end (which
-            # frees the job for a new send). Once it has, queue the new send.
-            self._wait_recorded(returned_id)
-            handle = self._client.enqueue(options, *args)
         if workflow_id is None:
+            returned_id = str(handle.get_workflow_id())
+            if ended_here(returned_id):
+                # Deduplication handed back a send of this job that has just ended here: its
+                # waiter has the result already, but DBOS is still recording the end (which
+                # frees the job for a new send). Once it has, queue the new send.
+                self._wait_recorded(returned_id)
+                handle = self._client.enqueue(options, *args)
             claim_now(str(connection_id))  # start it here at once if this process runs sends
         return handle
 
@@ -201,7 +204,7 @@ class DurableRuntime:
             self.settings.spectrum_concurrency * SENDS_PER_SPECTRUM_SLOT),
             polling_interval_sec=self.settings.queue_polling_interval,
             on_conflict="always_update")
-        if self._engine is not None:
+        if _on_sqlite(self.settings):
             # SQLite only. On PostgreSQL the claims made on enqueue and the queue thread's
             # polls conflicted (its claims are REPEATABLE READ, and DBOS backs its polling
             # off on each serialization failure): event to work order went from p95 476 ms
