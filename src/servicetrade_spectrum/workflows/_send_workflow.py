@@ -1,7 +1,7 @@
-"""The durable send: a DBOS workflow whose steps are the send's three resumable steps.
+"""The durable send: a DBOS workflow that records the send's three resumable steps as two.
 
 A process killed at any point resumes the workflow when a process starts again: a finished
-step is not run again, the step under way is, and each step is safe to repeat (see
+recorded step is not run again, the one under way is, and each is safe to repeat (see
 :mod:`servicetrade_spectrum.sync._send`). Steps do not retry by themselves: the clients
 already retried transient failures under the one retry policy.
 
@@ -37,19 +37,17 @@ def services() -> SendService:
 
 
 @DBOS.step()
-def prepare_step(job_id: int, connection: str, trigger: str,
-                 triggered_by: str) -> Prepared | None:
-    """Step 1, or None while the connection is paused (nothing is read or recorded then)."""
+def prepare_and_call_step(job_id: int, connection: str, trigger: str, triggered_by: str
+                          ) -> tuple[Prepared, Called | None] | None:
+    """Steps 1 and 2 as one recorded step, or None while the connection is paused (nothing
+    is read or recorded then). Spectrum is called only when step 1 found nothing to fix."""
+    sender = services()
     try:
-        return services().prepare(job_id, connection, trigger=trigger,
+        prepared = sender.prepare(job_id, connection, trigger=trigger,
                                   triggered_by=triggered_by, run_id=DBOS.workflow_id)
     except ConnectionPaused:
         return None
-
-
-@DBOS.step()
-def call_spectrum_step(prepared: Prepared) -> Called:
-    return services().call_spectrum(prepared)
+    return prepared, sender.call_spectrum(prepared) if prepared.failure is None else None
 
 
 @DBOS.step()
@@ -61,12 +59,17 @@ def conclude_step(prepared: Prepared, called: Called | None) -> SendResult:
 def send_job(job_id: int, connection: str, trigger: str, triggered_by: str) -> SendResult:
     # A queued send waits while its connection is paused (an Authorization ID that Spectrum
     # refuses); it goes ahead once someone resumes the connection. The pause is checked by
-    # step 1 itself: a separate step would cost every send another recorded step.
-    prepared = prepare_step(job_id, connection, trigger, triggered_by)
-    while prepared is None:
+    # the first step itself: a separate step would cost every send another recorded step.
+    #
+    # Reading the job and calling Spectrum are one recorded step, not two: each recorded
+    # step costs DBOS two statements, and both halves are safe to run again (the call names
+    # its own WO_Number, so a resumed call updates the same work order). A send resumed in
+    # that step reads the job again before it calls.
+    started = prepare_and_call_step(job_id, connection, trigger, triggered_by)
+    while started is None:
         DBOS.sleep(PAUSED_RECHECK_SECONDS)
-        prepared = prepare_step(job_id, connection, trigger, triggered_by)
-    called = call_spectrum_step(prepared) if prepared.failure is None else None
+        started = prepare_and_call_step(job_id, connection, trigger, triggered_by)
+    prepared, called = started
     result = conclude_step(prepared, called)
     finished(DBOS.workflow_id or "", result)
     return result
