@@ -54,8 +54,10 @@ class Settings(BaseSettings):
     servicetrade_timeout: float = Field(default=30.0, gt=0)
     """Seconds to wait for one ServiceTrade answer."""
 
-    queue_polling_interval: float = Field(default=0.02, gt=0, le=5)
-    """Seconds between looks at the send queue (a queued send starts within about this)."""
+    queue_polling_interval: float = Field(default=0.05, gt=0, le=5)
+    """Seconds between looks at the send queue (a send queued by another process starts
+    within about this; one queued where sends run on SQLite starts at once). Each look costs
+    CPU that bulk sends need (docs/decisions.md)."""
 
     dbos_schema: str = Field(default="dbos", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """PostgreSQL schema of the durable-queue tables (SQLite keeps them in the same file)."""
