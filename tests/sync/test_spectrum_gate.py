@@ -1,5 +1,6 @@
 """The Spectrum gate: at most N calls in flight per server across processes (two gates on
-one database stand for two processes), and a crashed holder's slot is taken over."""
+one database stand for two processes), a slot passed from call to call within a process, and
+a crashed holder's slot taken over."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from servicetrade_spectrum.spectrum import server_key
 from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.store._models import SpectrumSlot
 from servicetrade_spectrum.sync._spectrum_gate import SharedSpectrumGate
 
 URL = "http://spectrum.example:8482/ws"
@@ -44,6 +48,83 @@ def test_the_slots_are_per_server_and_given_back(store: Store) -> None:
         pass  # a second server has slots of its own: no wait
     with gate.slot(URL):
         pass  # the first server's slot was given back
+
+
+def holders(store: Store) -> list[str]:
+    """Who holds each of the server's slots in the database ("" for a free slot)."""
+    with store.session() as session:
+        return list(session.scalars(select(SpectrumSlot.holder)
+                                    .where(SpectrumSlot.server == server_key(URL))
+                                    .order_by(SpectrumSlot.slot)))
+
+
+def calls_one_after_another(gate: SharedSpectrumGate, count: int) -> list[list[str]]:
+    """``count`` calls through a one-slot gate, each queued while the one before is out;
+    the database's slot holders as each call saw them."""
+    seen: list[list[str]] = []
+    queued = threading.Semaphore(0)
+
+    def call(n: int) -> None:
+        with gate.slot(URL):
+            seen.append(holders(gate.store))
+            if n + 1 < count:
+                queued.acquire()  # the next call is waiting for the slot
+                time.sleep(0.05)
+
+    threads = []
+    for n in range(count):
+        threads.append(threading.Thread(target=call, args=(n,)))
+        threads[-1].start()
+        if n:
+            queued.release()
+    for thread in threads:
+        thread.join(timeout=10)
+    return seen
+
+
+def test_a_waiting_call_of_the_same_process_gets_the_slot_without_a_database_write(
+        store: Store) -> None:
+    gate = SharedSpectrumGate(store, 1, request_timeout=5)
+    seen = calls_one_after_another(gate, 3)
+    assert len(seen) == 3
+    assert seen[0][0] != ""
+    assert seen == [seen[0]] * 3  # one holder all along: the slot was passed on
+    assert holders(store) == [""]  # given back once nobody waited
+
+
+def test_a_slot_goes_back_to_the_database_once_it_has_been_passed_on_long_enough(
+        store: Store) -> None:
+    gate = SharedSpectrumGate(store, 1, request_timeout=5, handoff_seconds=0.0)
+    seen = calls_one_after_another(gate, 3)
+    assert len({tuple(s) for s in seen}) == 3  # taken from the database by each call
+    assert holders(store) == [""]
+
+
+def test_a_process_passing_its_slot_on_still_lets_another_process_have_a_turn(
+        store: Store) -> None:
+    busy = SharedSpectrumGate(store, 1, request_timeout=5, handoff_seconds=0.1)
+    other = SharedSpectrumGate(store, 1, request_timeout=5)
+    stop = threading.Event()
+
+    def keep_calling() -> None:
+        while not stop.is_set():
+            with busy.slot(URL):
+                time.sleep(0.01)
+
+    callers = [threading.Thread(target=keep_calling) for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    try:
+        time.sleep(0.05)
+        started = time.monotonic()
+        with other.slot(URL):
+            waited = time.monotonic() - started
+    finally:
+        stop.set()
+        for caller in callers:
+            caller.join(timeout=10)
+    assert waited < 2.0, f"the other process waited {waited:.2f}s"
+    assert holders(store) == [""]
 
 
 def test_a_slot_whose_holder_died_is_taken_over_when_its_lease_runs_out(store: Store) -> None:

@@ -1,18 +1,25 @@
 """At most N calls in flight to one Spectrum server, across every process on the database.
 
 Live servers answer "Error executing Web Service" under concurrent load, and several
-``serve`` and ``worker`` processes may send to the same server at once. So each call takes
+``serve`` and ``worker`` processes may send to the same server at once. So each call holds
 one of N slots stored in the database (``spectrum_slots``) for as long as its HTTP request
-is out, and gives it back at once. Within a process, a semaphore lets at most N threads
-compete, and a slot given back wakes this process's waiters straight away; a process waiting
-for another process's slot looks again every few milliseconds.
+is out. Within a process (one gate), a semaphore lets at most N calls compete.
+
+A call that ends while another call of the same process waits passes its slot straight on,
+with no database write in between: taking and giving back a slot were two write transactions
+on the path from one call to the next, about a tenth of a call's time in a bulk run (issue
+7's bulk benchmark: throughput against 3 / call time). A slot is passed on for at most
+``HANDOFF_SECONDS`` after it was taken from the database; then it goes back there, and this
+process's next call waits one poll before asking for it again, so that a process polling for
+a slot gets its turn. A process waiting for another process's slot looks again every few
+milliseconds.
 
 Only the call holds a slot, not the whole send: reading the job, recording the attempt and
 writing the work order number back happen outside it, so the server's N slots stay busy
-with work order calls (issue 7's bulk benchmark: throughput against 3 / call time).
-A process that dies mid-call holds its slot until the lease runs out (the Spectrum request
-timeout plus half a minute). If the database cannot be reached, the call goes ahead under
-this process's own limit and a warning is logged: a send never fails for want of a slot row.
+with work order calls. A process that dies mid-call holds its slot until the lease runs out
+(the Spectrum request timeout plus half a minute). If the database cannot be reached, the
+call goes ahead under this process's own limit and a warning is logged: a send never fails
+for want of a slot row.
 """
 
 from __future__ import annotations
@@ -20,64 +27,154 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from servicetrade_spectrum.logs import get_logger
-from servicetrade_spectrum.spectrum import server_key, server_slot
+from servicetrade_spectrum.spectrum import server_key
 from servicetrade_spectrum.store import Store
 
-__all__ = ["SharedSpectrumGate"]
+__all__ = ["HANDOFF_SECONDS", "SharedSpectrumGate"]
 
 _log = get_logger(__name__)
 
 _FIRST_WAIT = 0.002
 _LONGEST_WAIT = 0.02
+HANDOFF_SECONDS = 1.0
+"""How long a slot taken from the database may pass from call to call within a process
+before it goes back to the database, where every process has its chance at it."""
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A slot this process holds in the database."""
+
+    slot: int
+    holder: str
+    taken_at: float
+
+
+@dataclass
+class _Server:
+    """This gate's calls to one server."""
+
+    calls: threading.BoundedSemaphore
+    waiting: int = 0
+    """Calls that have asked for a slot and hold none yet."""
+    spare: list[_Held] = field(default_factory=list)
+    """Slots a finished call left for a waiting one, still held in the database."""
+    others_turn_until: float = 0.0
+    """After a slot went back to the database, this process asks for one only from then."""
 
 
 class SharedSpectrumGate:
-    def __init__(self, store: Store, limit: int, *, request_timeout: float) -> None:
+    def __init__(self, store: Store, limit: int, *, request_timeout: float,
+                 handoff_seconds: float = HANDOFF_SECONDS) -> None:
         self.store = store
         self.limit = limit
         self.lease = timedelta(seconds=request_timeout + 30)
+        self.handoff_seconds = handoff_seconds
         self._process = f"{socket.gethostname()}:{os.getpid()}"
-        self._released = threading.Condition()
+        self._changed = threading.Condition()
+        self._servers: dict[str, _Server] = {}
 
     @contextmanager
     def slot(self, url: str) -> Iterator[None]:
         """Hold one of the server's slots while the block runs."""
         server = server_key(url)
-        with server_slot(url, self.limit):
-            holder = f"{self._process}:{uuid.uuid4().hex[:8]}"
-            slot = self._take(server, holder)
-            try:
-                yield
-            finally:
-                if slot is not None:
-                    self._give_back(server, slot, holder)
+        state = self._server(server)
+        with self._changed:
+            state.waiting += 1
+        waiting = True
+        try:
+            with state.calls:
+                held = self._take(server, state)
+                with self._changed:
+                    state.waiting -= 1
+                waiting = False
+                try:
+                    yield
+                finally:
+                    if held is not None:
+                        self._give_back(server, state, held)
+        finally:
+            if waiting:
+                with self._changed:
+                    state.waiting -= 1
+            self._release_unwanted_spares(server, state)
 
-    def _take(self, server: str, holder: str) -> int | None:
+    def _server(self, server: str) -> _Server:
+        with self._changed:
+            state = self._servers.get(server)
+            if state is None:
+                state = self._servers[server] = _Server(threading.BoundedSemaphore(self.limit))
+            return state
+
+    def _take(self, server: str, state: _Server) -> _Held | None:
         wait = _FIRST_WAIT
         while True:
+            with self._changed:
+                stale = [h for h in state.spare if not self._fresh(h)]
+                state.spare = [h for h in state.spare if self._fresh(h)]
+                spare = state.spare.pop() if state.spare else None
+                others_turn = state.others_turn_until - time.monotonic()
+            self._release(server, stale)
+            if spare is not None:
+                return spare
+            if others_turn > 0:
+                with self._changed:
+                    self._changed.wait(others_turn)
+                continue
+            holder = f"{self._process}:{uuid.uuid4().hex[:8]}"
             try:
                 slot = self.store.take_spectrum_slot(server, self.limit, holder, self.lease)
             except SQLAlchemyError as exc:
                 _log.warning("spectrum_gate.unavailable", server=server, error=str(exc))
                 return None
             if slot is not None:
-                return slot
-            with self._released:
-                self._released.wait(wait)
+                return _Held(slot, holder, time.monotonic())
+            with self._changed:
+                self._changed.wait(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
 
-    def _give_back(self, server: str, slot: int, holder: str) -> None:
-        try:
-            self.store.release_spectrum_slot(server, slot, holder)
-        except SQLAlchemyError as exc:  # the lease frees it later
-            _log.warning("spectrum_gate.release_failed", server=server, error=str(exc))
-        with self._released:
-            self._released.notify_all()
+    def _give_back(self, server: str, state: _Server, held: _Held) -> None:
+        """Pass the slot to a call of this process that waits for one, or give it back to
+        the database."""
+        with self._changed:
+            if state.waiting > 0:
+                if self._fresh(held):
+                    state.spare.append(held)
+                    self._changed.notify_all()
+                    return
+                # Passed on for long enough: another process polling for a slot looks
+                # again within _LONGEST_WAIT, so ours wait that long before asking.
+                state.others_turn_until = time.monotonic() + _LONGEST_WAIT
+        self._release(server, [held])
+
+    def _release_unwanted_spares(self, server: str, state: _Server) -> None:
+        """Spares no call of this process waits for any more go back to the database (a call
+        that found the database's slots first leaves a spare behind)."""
+        with self._changed:
+            unwanted = state.spare if state.waiting <= 0 else []
+            if unwanted:
+                state.spare = []
+        self._release(server, unwanted)
+
+    def _release(self, server: str, slots: list[_Held]) -> None:
+        for held in slots:
+            try:
+                self.store.release_spectrum_slot(server, held.slot, held.holder)
+            except SQLAlchemyError as exc:  # the lease frees it later
+                _log.warning("spectrum_gate.release_failed", server=server, error=str(exc))
+        if slots:
+            with self._changed:
+                self._changed.notify_all()
+
+    def _fresh(self, held: _Held) -> bool:
+        return time.monotonic() - held.taken_at < self.handoff_seconds
