@@ -123,7 +123,8 @@ def test_a_process_passing_its_slot_on_still_lets_another_process_have_a_turn(
         stop.set()
         for caller in callers:
             caller.join(timeout=10)
-    assert waited < 2.0, f"the other process waited {waited:.2f}s"
+    # Measured: 0.05-0.2 s with the pause after giving back; 1.3-21 s without it.
+    assert waited < 1.0, f"the other process waited {waited:.2f}s"
     assert holders(store) == [""]
 
 

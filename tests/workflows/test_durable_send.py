@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dbos import DBOS
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
@@ -62,6 +63,23 @@ def test_a_queued_send_runs_and_reports_its_result(
     failed = queue.result(queue.enqueue(request(jobs.customer_not_mapped), connection_id))
     assert failed.failure is not None
     assert failed.failure.kind.value == "customer_not_mapped"
+
+
+def test_a_send_is_recorded_as_two_steps_with_the_call_in_the_first(
+        runtime: DurableRuntime, queue: SendQueue, durable_store: Store,
+        jobs: seed.NotableJobs) -> None:
+    # Each recorded step costs DBOS a look-up and a write; reading the job and calling
+    # Spectrum are one step, the conclusion the other (docs/decisions.md).
+    connection_id = durable_store.connection(CONNECTION).id
+    handle = queue.enqueue(request(jobs.ready), connection_id)
+    assert queue.result(handle).status == "sent"
+    steps = DBOS.list_workflow_steps(handle.get_workflow_id())
+    assert [step["function_name"].rsplit(".", 1)[-1] for step in steps] == [
+        "prepare_and_call_step", "conclude_step"]
+    prepared, called = steps[0]["output"]
+    assert prepared.job_id == jobs.ready
+    assert called is not None
+    assert called.failure is None
 
 
 def test_a_job_already_queued_is_not_queued_again(
