@@ -1,8 +1,9 @@
 """Start a send queued in this process at once, instead of at the queue's next poll.
 
-DBOS's queue thread looks for queued sends every ``queue_polling_interval`` (20 ms) and
-cannot be woken: a send queued by the web app of the same ``serve`` waited half a poll on
-average, up to a whole one (issue 7: 20 of the 30 ms a re-send may spend above its floor).
+DBOS's queue thread looks for queued sends every ``queue_polling_interval`` and cannot be
+woken: a send queued by the web app of the same ``serve`` waited half a poll on average, up to
+a whole one (issue 7: at the 20 ms polling of the time, 20 of the 30 ms a re-send may spend
+above its floor; polling is 50 ms now that single sends do not wait for it).
 So when this process runs the send queue, queuing a single send also claims its partition
 right away, by the same DBOS calls the queue thread makes for one partition: the same
 transaction claims it, under the same partition limit, and the same dispatch runs it. Nothing
