@@ -46,7 +46,10 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     time: float
+    """When it arrived (``time.time()``)."""
     status: int
+    answered: float
+    """When its answer was ready, after any latency or ``slow`` fault."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -169,7 +172,7 @@ def _api(path: str, handler: Handler, methods: list[str], *, public: bool = Fals
         response.headers[REQUEST_ID_HEADER] = uuid.uuid4().hex
         emulator.record(RecordedRequest(request.method, request.url.path, request.url.query,
                                         dict(request.headers), body, received,
-                                        response.status_code))
+                                        response.status_code, time.time()))
         return response
 
     return Route(f"/api{path}", endpoint, methods=methods, name=f"{handler.__name__}")
