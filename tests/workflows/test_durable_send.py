@@ -1,4 +1,4 @@
-"""Durable sends in one process: the queue, deduplication, paused connections, resumed steps.
+"""Durable sends in one process: the queue, deduplication, paused connections, resumed runs.
 
 Real HTTP to both emulators, a real database of the test's own (DBOS tables included).
 """
@@ -65,21 +65,60 @@ def test_a_queued_send_runs_and_reports_its_result(
     assert failed.failure.kind.value == "customer_not_mapped"
 
 
-def test_a_send_is_recorded_as_two_steps_with_the_call_in_the_first(
+def test_a_send_records_no_steps_its_attempt_is_the_checkpoint(
         runtime: DurableRuntime, queue: SendQueue, durable_store: Store,
         jobs: seed.NotableJobs) -> None:
-    # Each recorded step costs DBOS a look-up and a write; reading the job and calling
-    # Spectrum are one step, the conclusion the other (docs/decisions.md).
+    # Each recorded step costs DBOS two transactions; a resumed send goes on from its attempt
+    # record instead (docs/decisions.md). DBOS records the workflow's start and result only.
     connection_id = durable_store.connection(CONNECTION).id
     handle = queue.enqueue(request(jobs.ready), connection_id)
     assert queue.result(handle).status == "sent"
-    steps = DBOS.list_workflow_steps(handle.get_workflow_id())
-    assert [step["function_name"].rsplit(".", 1)[-1] for step in steps] == [
-        "prepare_and_call_step", "conclude_step"]
-    prepared, called = steps[0]["output"]
-    assert prepared.job_id == jobs.ready
-    assert called is not None
-    assert called.failure is None
+    assert DBOS.list_workflow_steps(handle.get_workflow_id()) == []
+    attempt = durable_store.attempt_for_run(handle.get_workflow_id())
+    assert attempt is not None
+    assert (attempt.status, attempt.work_order_number) == ("sent", "T10002")
+
+
+def test_a_run_resumed_after_its_attempt_finished_returns_it_and_reads_nothing(
+        sender: SendService, durable_store: Store, jobs: seed.NotableJobs,
+        spectrum_emulator: SpectrumEmulator,
+        servicetrade_emulator: ServiceTradeEmulator) -> None:
+    # The crash came after the attempt was finished but before DBOS recorded the result.
+    first = sender.run(jobs.ready, CONNECTION, trigger="test", triggered_by="pytest",
+                       run_id="run-finished")
+    assert first.status == "sent"
+    spectrum_calls = len(spectrum_emulator.requests)
+    servicetrade_emulator.clear_requests()
+    again = sender.run(jobs.ready, CONNECTION, trigger="test", triggered_by="pytest",
+                       run_id="run-finished")
+    assert (again.status, again.attempt_id, again.work_order_number) == (
+        "sent", first.attempt_id, "T10002")
+    assert servicetrade_emulator.requests == []
+    assert len(spectrum_emulator.requests) == spectrum_calls
+    assert len(durable_store.history(job_id=jobs.ready)) == 1
+
+
+def test_a_run_resumed_in_its_conclusion_reads_back_though_it_prepares_again(
+        sender: SendService, durable_store: Store, jobs: seed.NotableJobs,
+        servicetrade_emulator: ServiceTradeEmulator) -> None:
+    # The crashed run had Spectrum's rejection and had posted its comment, but had not
+    # finished its attempt. The resumed run prepares and calls again (rewriting the attempt's
+    # stage), so it must carry over that the conclusion had begun.
+    job = jobs.unknown_customer_code
+    crashed = sender.prepare(job, CONNECTION, trigger="test", triggered_by="pytest",
+                             run_id="run-concluding")
+    called = sender.call_spectrum(crashed)
+    durable_store.update_attempt(crashed.attempt_id, stage="concluding")
+    assert called.failure is not None
+    comment = called.failure.as_comment(CONNECTION)
+    servicetrade_emulator.account.add_comment(
+        {"entityType": 3, "entityId": job, "content": comment}, 41)
+    result = sender.run(job, CONNECTION, trigger="test", triggered_by="pytest",
+                        run_id="run-concluding")
+    assert (result.status, result.attempt_id) == ("failed", crashed.attempt_id)
+    assert [c["content"] for c in servicetrade_emulator.comments(job)] == [comment]
+    (attempt,) = durable_store.history(job_id=job)
+    assert attempt.comment_posted
 
 
 def test_a_job_already_queued_is_not_queued_again(

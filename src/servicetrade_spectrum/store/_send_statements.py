@@ -34,6 +34,7 @@ __all__ = [
     "INSERT_LOCK",
     "LAST_SENT_SOURCE_FIELDS",
     "MARK_CONCLUDING",
+    "PROGRESS_OF_RUN",
     "RELEASE_SPECTRUM_SLOT",
     "SPECTRUM_SLOTS",
     "TAKE_SPECTRUM_SLOT",
@@ -66,6 +67,8 @@ ATTEMPT_STARTED_AT = select(_attempts.c.started_at).where(
     _attempts.c.id == bindparam("attempt_id"))
 ATTEMPT_PROGRESS = select(_attempts.c.status, _attempts.c.stage).where(
     _attempts.c.id == bindparam("attempt_id"))
+PROGRESS_OF_RUN = select(_attempts.c.id, _attempts.c.status, _attempts.c.stage).where(
+    _attempts.c.run_id == bindparam("run_id"))
 MARK_CONCLUDING = (update(_attempts).where(_attempts.c.id == bindparam("attempt_id"))
                    .values(stage="concluding"))
 

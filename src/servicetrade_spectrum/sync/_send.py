@@ -1,8 +1,9 @@
 """Send Job to Spectrum: one send, its write-back, its comment and its history record.
 
-A send is three steps, each safe to run again after a crash (the durable workflow in
-:mod:`servicetrade_spectrum.workflows` runs them as DBOS steps; :meth:`SendService.send` runs
-them directly under a lock):
+A send is three steps, each safe to run again after a crash. :meth:`SendService.send` runs
+them directly, under a lock; :meth:`SendService.run` runs them for a durable send (the DBOS
+workflow of :mod:`servicetrade_spectrum.workflows`), where a run resumed after a crash goes on
+from what the send's attempt record shows:
 
 1. :meth:`~SendService.prepare`: read the job, then its company, location and contract at once
    (one round trip); record the attempt (found again by its run ID when resumed); build the
@@ -210,6 +211,27 @@ class SendService:
         finally:
             self.store.unlock_send(connection.id, job_id, holder)
 
+    # -- a durable send's run ---------------------------------------------------------------
+    def run(self, job_id: int, connection_name: str, *, trigger: str, triggered_by: str,
+            run_id: str) -> SendResult:
+        """Run the three steps of durable send ``run_id``, or finish what a crashed run of it
+        left undone. No lock: the durable queue never runs two sends of a job at once.
+
+        The attempt record, found by ``run_id``, is the checkpoint. Finished: its result is
+        the send's, and nothing is read or called again. Concluding: the send starts over (the
+        call names its own WO_Number, so it updates the same work order) and its conclusion
+        reads back before it writes, as the crashed one may have written. Otherwise it starts
+        over. :class:`ConnectionPaused` is raised before anything is read or recorded.
+        """
+        earlier = self.store.progress_of_run(run_id)
+        if earlier is not None and earlier.finished is not None:
+            return SendResult.from_attempt(earlier.finished)
+        prepared = self.prepare(job_id, connection_name, trigger=trigger,
+                                triggered_by=triggered_by, run_id=run_id)
+        called = self.call_spectrum(prepared) if prepared.failure is None else None
+        return self.conclude(prepared, called,
+                             resumed=earlier is not None and earlier.stage == "concluding")
+
     def active_connection(self, connection_name: str) -> ConnectionConfig:
         """The connection, unless it is paused (then :class:`ConnectionPaused`)."""
         return _unless_paused(self.store.connection(connection_name))
@@ -314,17 +336,22 @@ class SendService:
         return Called(_spectrum_failure(outcome, connection))
 
     # -- step 3 ----------------------------------------------------------------------------
-    def conclude(self, prepared: Prepared, called: Called | None) -> SendResult:
+    def conclude(self, prepared: Prepared, called: Called | None, *,
+                 resumed: bool = False) -> SendResult:
+        """Step 3. ``resumed``: a crashed run of this send had begun its conclusion (its
+        writes may have happened), which the attempt's stage also shows when this run has
+        not rewritten it."""
         try:
-            return self._conclude(prepared, called)
+            return self._conclude(prepared, called, resumed=resumed)
         finally:
             self._forget(prepared.attempt_id)
 
-    def _conclude(self, prepared: Prepared, called: Called | None) -> SendResult:
+    def _conclude(self, prepared: Prepared, called: Called | None, *,
+                  resumed: bool) -> SendResult:
         progress = self.store.begin_concluding(prepared.attempt_id)
-        if progress.finished is not None:  # a resumed workflow whose record was finished
+        if progress.finished is not None:  # a resumed send whose record was finished
             return SendResult.from_attempt(progress.finished)
-        resumed = progress.stage == "concluding"
+        resumed = resumed or progress.stage == "concluding"
         connection, account = self._configs_of(prepared)
         failure = prepared.failure or (called.failure if called else None)
         if failure is not None:

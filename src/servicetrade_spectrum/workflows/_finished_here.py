@@ -8,10 +8,11 @@ it returns, and the waiter wakes at once. Sends that ran in another process are 
 by polling: this is a shortcut, never the only way.
 
 The result handed over is the one the workflow returns; DBOS records it a few milliseconds
-later. A crash in between changes nothing: the recovered workflow replays its recorded steps
-to the same result. Until the record is written the job's deduplication ID is still taken,
-so a new send of the job queued in that moment would be joined to the one that ended:
-``SendQueue.enqueue`` notices (:func:`ended_here`) and queues again once it is recorded.
+later. A crash in between changes nothing: the recovered workflow finds the send's attempt
+finished and returns the same result. Until the record is written the job's deduplication
+ID is still taken, so a new send of the job queued in that moment would be joined to the one
+that ended: ``SendQueue.enqueue`` notices (:func:`ended_here`) and queues again once it is
+recorded.
 """
 
 from __future__ import annotations

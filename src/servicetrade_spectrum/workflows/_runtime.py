@@ -45,7 +45,7 @@ __all__ = ["APP_NAME", "APP_VERSION", "QUEUE", "DurableRuntime", "SendQueue", "s
 _log = get_logger(__name__)
 
 APP_NAME = "st-spectrum"
-APP_VERSION = "sends-3"
+APP_VERSION = "sends-4"
 """Fixed, not DBOS's default hash of the code: recovery and the queue only pick up work of
 the same version. Change it only when a workflow's steps change incompatibly."""
 QUEUE = "sends"
