@@ -304,14 +304,14 @@ class Store:
     # -- sync attempts ---------------------------------------------------------------------
     def start_attempt(self, connection: ConnectionConfig, job_id: int, *, job_number: str,
                       trigger: str, triggered_by: str, run_id: str | None = None,
-                      **values: Any) -> int:
-        """Record a new attempt, or find the one of ``run_id`` (a resumed durable send);
-        ``values`` are further columns to set (the draft's fields, the stage), in the same
-        transaction."""
+                      run_is_new: bool = False, **values: Any) -> int:
+        """Record a new attempt, or find the one of ``run_id`` (a resumed durable send) unless
+        ``run_is_new`` says there is none; ``values`` are further columns to set (the draft's
+        fields, the stage), in the same transaction."""
         _check_attempt_columns(values)
         with self.engine.begin() as conn:
             existing = (conn.execute(sent.ATTEMPT_OF_RUN, {"run_id": run_id}).scalar()
-                        if run_id is not None else None)
+                        if run_id is not None and not run_is_new else None)
             if existing is not None:
                 changes = {**({"job_number": job_number} if job_number else {}), **values}
                 if changes:

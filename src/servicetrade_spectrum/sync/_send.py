@@ -227,7 +227,8 @@ class SendService:
         if earlier is not None and earlier.finished is not None:
             return SendResult.from_attempt(earlier.finished)
         prepared = self.prepare(job_id, connection_name, trigger=trigger,
-                                triggered_by=triggered_by, run_id=run_id)
+                                triggered_by=triggered_by, run_id=run_id,
+                                run_is_new=earlier is None)
         called = self.call_spectrum(prepared) if prepared.failure is None else None
         return self.conclude(prepared, called,
                              resumed=earlier is not None and earlier.stage == "concluding")
@@ -275,10 +276,11 @@ class SendService:
 
     # -- step 1 ----------------------------------------------------------------------------
     def prepare(self, job_id: int, connection_name: str, *, trigger: str, triggered_by: str,
-                run_id: str | None = None,
+                run_id: str | None = None, run_is_new: bool = False,
                 configs: tuple[ConnectionConfig, AccountConfig] | None = None) -> Prepared:
         """Step 1. ``configs``: the connection and account, when the caller has just read
-        them (a direct send, under its lock)."""
+        them (a direct send, under its lock). ``run_is_new``: no earlier run of ``run_id``
+        has recorded an attempt, so none is looked for."""
         connection, account = configs or self.store.connection_and_account(connection_name)
         _unless_paused(connection)
         st = self.clients.servicetrade(account)
@@ -287,7 +289,7 @@ class SendService:
         except (ServiceTradeUnavailable, ServiceTradeAuthenticationFailed) as exc:
             attempt_id = self.store.start_attempt(connection, job_id, job_number="",
                                                   trigger=trigger, triggered_by=triggered_by,
-                                                  run_id=run_id)
+                                                  run_id=run_id, run_is_new=run_is_new)
             self._remember(attempt_id, (connection, account))
             return Prepared(attempt_id, job_id, "", connection.id, connection.name,
                             failure=_servicetrade_failure(exc, f"reading job {job_id}"),
@@ -301,7 +303,7 @@ class SendService:
                     "warnings": list(built.warnings), "stage": "prepared"})
         attempt_id = self.store.start_attempt(connection, job_id, job_number=str(job.number),
                                               trigger=trigger, triggered_by=triggered_by,
-                                              run_id=run_id, **drafted)
+                                              run_id=run_id, run_is_new=run_is_new, **drafted)
         self._remember(attempt_id, (connection, account))
         prepared = Prepared(attempt_id, job_id, facts.job_number, connection.id,
                             connection.name, facts=facts,
