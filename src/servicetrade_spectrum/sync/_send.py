@@ -16,7 +16,7 @@ from what the send's attempt record shows:
    ServiceTrade itself failed, nor when the previous attempt posted the very same comment).
    A resumed conclusion reads back before writing, since its writes may already have happened.
 
-Step results carry no secrets: DBOS stores them in its tables.
+A send's result carries no secret: DBOS stores it in its tables.
 """
 
 from __future__ import annotations
