@@ -112,7 +112,7 @@ class AttemptRecord:
 
 @dataclass(frozen=True)
 class AttemptProgress:
-    """How far an attempt got, as a resumable step needs to know it."""
+    """How far an attempt got, as a resumed send needs to know it."""
 
     status: str  # running, sent, failed
     stage: str  # '', prepared, called, concluding

@@ -7,7 +7,7 @@ and heartbeats into the ``executors`` table.
 DBOS recovers a process's unfinished workflows only when a process with the same executor ID
 starts again; without DBOS Conductor nothing notices a process that never comes back. So
 every running process also reaps: the pending sends of executors whose heartbeat is older
-than ``executor_timeout`` are recovered here (a resumed step is safe to repeat).
+than ``executor_timeout`` are recovered here (a resumed send is safe to run again).
 
 The queue: one partition per connection, at most ``SENDS_PER_SPECTRUM_SLOT`` x
 ``spectrum_concurrency`` sends in flight per partition across all processes; a send of a job
@@ -47,7 +47,7 @@ _log = get_logger(__name__)
 APP_NAME = "st-spectrum"
 APP_VERSION = "sends-4"
 """Fixed, not DBOS's default hash of the code: recovery and the queue only pick up work of
-the same version. Change it only when a workflow's steps change incompatibly."""
+the same version. Change it only when the send workflow changes incompatibly."""
 QUEUE = "sends"
 SENDS_PER_SPECTRUM_SLOT = 4
 """Sends of a connection in flight per Spectrum call slot: enough that a slot given back finds
@@ -181,7 +181,7 @@ class DurableRuntime:
         config: DBOSConfig = {
             "name": APP_NAME, "system_database_url": _system_database_url(self.settings),
             "application_version": APP_VERSION, "executor_id": self.executor_id,
-            # DBOS logs a traceback for every step that raises, expected ones included (an
+            # DBOS logs a traceback for every workflow that raises, expected ones included (an
             # unknown job ID); our own logs report what matters.
             "log_level": "CRITICAL" if self.role == "embedded" else "ERROR",
             "notification_listener_polling_interval_sec": 0.05,
