@@ -127,8 +127,8 @@ class SyncAttempt(Base):
     run_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     """The durable workflow's ID: a resumed send finds its attempt instead of adding one."""
     stage: Mapped[str] = mapped_column(String(20), default="", server_default="")
-    """prepared, called, concluding: how far a send got, so a resumed send knows whether its
-    conclusion's writes may already have happened."""
+    """prepared, concluding (older attempts may say called): how far a send got, so a resumed
+    send knows whether its conclusion's writes may already have happened."""
 
 
 class SendLock(Base):

@@ -115,7 +115,7 @@ class AttemptProgress:
     """How far an attempt got, as a resumed send needs to know it."""
 
     status: str  # running, sent, failed
-    stage: str  # '', prepared, called, concluding
+    stage: str  # '', prepared, concluding (or called, in attempts of older versions)
     finished: AttemptRecord | None
     """The whole record once the attempt is no longer running."""
 

@@ -342,15 +342,18 @@ class Store:
             if changed.rowcount == 0:
                 raise NotFound(f"No sync attempt {attempt_id}.")
 
-    def begin_concluding(self, attempt_id: int) -> AttemptProgress:
+    def begin_concluding(self, attempt_id: int, **values: Any) -> AttemptProgress:
         """How far the attempt got, marking it ``concluding`` when it is still running (one
-        transaction: the send's step 3 reads and marks at once)."""
+        transaction: the send's step 3 reads and marks at once); ``values`` are further
+        columns set with the mark (the Spectrum call's record)."""
+        _check_attempt_columns(values)
         with self.engine.begin() as conn:
             found = conn.execute(sent.ATTEMPT_PROGRESS, {"attempt_id": attempt_id}).first()
             if found is None:
                 raise NotFound(f"No sync attempt {attempt_id}.")
             if found.status == "running":
-                conn.execute(sent.MARK_CONCLUDING, {"attempt_id": attempt_id})
+                conn.execute(*sent.update_attempt({**values, "stage": "concluding"},
+                                                  attempt_id))
                 return AttemptProgress(found.status, found.stage, None)
         return AttemptProgress(found.status, found.stage, self.attempt(attempt_id))
 

@@ -29,6 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from servicetrade_spectrum.domain import (
     ConnectionRules,
@@ -165,6 +166,9 @@ class Called:
 
     failure: Failure | None
     information: str = ""
+    exchange: dict[str, Any] = field(default_factory=dict)
+    """The call as the attempt records it (request and response, secrets masked): written
+    with the conclusion's first write, not on its own."""
 
 
 class SendService:
@@ -324,18 +328,17 @@ class SendService:
         except InvalidRequest as exc:  # the domain checks lengths first; this is a backstop
             return Called(Failure(FailureKind.VALUE_TOO_LONG, str(exc),
                                   "Shorten the value named above, then send again."))
-        exchange = outcome.exchange
-        self.store.update_attempt(
-            prepared.attempt_id, request_body=exchange.request_body,
-            response_body=exchange.response_body, http_status=exchange.http_status,
-            tries=exchange.attempts, stage="called")
+        exchange = {"request_body": outcome.exchange.request_body,
+                    "response_body": outcome.exchange.response_body,
+                    "http_status": outcome.exchange.http_status,
+                    "tries": outcome.exchange.attempts}
         if isinstance(outcome, Succeeded):
-            return Called(None, outcome.information)
+            return Called(None, outcome.information, exchange)
         if isinstance(outcome, Rejected):
             rows = tuple(SpectrumRow(r.code, r.message, r.column) for r in outcome.rows)
             return Called(explain_rejection(rows, draft, prepared.facts,
-                                            connection_rules(connection)))
-        return Called(_spectrum_failure(outcome, connection))
+                                            connection_rules(connection)), exchange=exchange)
+        return Called(_spectrum_failure(outcome, connection), exchange=exchange)
 
     # -- step 3 ----------------------------------------------------------------------------
     def conclude(self, prepared: Prepared, called: Called | None, *,
@@ -350,7 +353,8 @@ class SendService:
 
     def _conclude(self, prepared: Prepared, called: Called | None, *,
                   resumed: bool) -> SendResult:
-        progress = self.store.begin_concluding(prepared.attempt_id)
+        progress = self.store.begin_concluding(prepared.attempt_id,
+                                               **(called.exchange if called else {}))
         if progress.finished is not None:  # a resumed send whose record was finished
             return SendResult.from_attempt(progress.finished)
         resumed = resumed or progress.stage == "concluding"
