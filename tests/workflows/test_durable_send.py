@@ -18,6 +18,7 @@ from servicetrade_spectrum.emulators.servicetrade import ServiceTradeEmulator
 from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
 from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
+from servicetrade_spectrum.sync._send import Called, Prepared
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue, server_running
 
 CONNECTION = "Main"
@@ -98,27 +99,58 @@ def test_a_run_resumed_after_its_attempt_finished_returns_it_and_reads_nothing(
     assert len(durable_store.history(job_id=jobs.ready)) == 1
 
 
-def test_a_run_resumed_in_its_conclusion_reads_back_though_it_prepares_again(
+def crash_in_conclusion(sender: SendService, store: Store, job_id: int,
+                        run_id: str) -> tuple[Prepared, Called]:
+    """A run that called Spectrum and began its conclusion, then died."""
+    prepared = sender.prepare(job_id, CONNECTION, trigger="test", triggered_by="pytest",
+                              run_id=run_id)
+    called = sender.call_spectrum(prepared)
+    store.begin_concluding(prepared.attempt_id, **called.as_columns())
+    return prepared, called
+
+
+def test_a_run_resumed_in_its_conclusion_neither_calls_again_nor_comments_twice(
         sender: SendService, durable_store: Store, jobs: seed.NotableJobs,
+        spectrum_emulator: SpectrumEmulator,
         servicetrade_emulator: ServiceTradeEmulator) -> None:
-    # The crashed run had Spectrum's rejection and had posted its comment, but had not
-    # finished its attempt. The resumed run prepares and calls again (rewriting the attempt's
-    # stage), so it must carry over that the conclusion had begun.
+    # The crashed run had Spectrum's rejection and had posted its comment.
     job = jobs.unknown_customer_code
-    crashed = sender.prepare(job, CONNECTION, trigger="test", triggered_by="pytest",
-                             run_id="run-concluding")
-    called = sender.call_spectrum(crashed)
-    durable_store.update_attempt(crashed.attempt_id, stage="concluding")
+    crashed, called = crash_in_conclusion(sender, durable_store, job, "run-rejected")
     assert called.failure is not None
     comment = called.failure.as_comment(CONNECTION)
     servicetrade_emulator.account.add_comment(
         {"entityType": 3, "entityId": job, "content": comment}, 41)
+    spectrum_calls = len(spectrum_emulator.requests)
+    servicetrade_emulator.clear_requests()
     result = sender.run(job, CONNECTION, trigger="test", triggered_by="pytest",
-                        run_id="run-concluding")
+                        run_id="run-rejected")
     assert (result.status, result.attempt_id) == ("failed", crashed.attempt_id)
+    assert result.failure is not None
+    assert result.failure.kind.value == "rejected_by_spectrum"
+    assert len(spectrum_emulator.requests) == spectrum_calls
+    assert [r.method for r in servicetrade_emulator.requests] == ["GET"]  # the read-back
     assert [c["content"] for c in servicetrade_emulator.comments(job)] == [comment]
     (attempt,) = durable_store.history(job_id=job)
     assert attempt.comment_posted
+    assert attempt.request_body  # the call's record, written as the conclusion began
+
+
+def test_a_run_resumed_in_its_conclusion_writes_the_recorded_work_order_number(
+        sender: SendService, durable_store: Store, jobs: seed.NotableJobs,
+        spectrum_emulator: SpectrumEmulator,
+        servicetrade_emulator: ServiceTradeEmulator) -> None:
+    crashed, called = crash_in_conclusion(sender, durable_store, jobs.ready, "run-sent")
+    assert called.failure is None
+    spectrum_calls = len(spectrum_emulator.requests)
+    result = sender.run(jobs.ready, CONNECTION, trigger="test", triggered_by="pytest",
+                        run_id="run-sent")
+    assert (result.status, result.attempt_id) == ("sent", crashed.attempt_id)
+    assert result.work_order_number == "T10002"
+    assert result.fields["WO_Number"] == "T10002"
+    assert len(spectrum_emulator.requests) == spectrum_calls
+    assert servicetrade_emulator.external_ids("job", jobs.ready) == {"spectrum": "T10002"}
+    (attempt,) = durable_store.history(job_id=jobs.ready)
+    assert (attempt.status, attempt.external_id_written) == ("sent", True)
 
 
 def test_a_job_already_queued_is_not_queued_again(

@@ -33,7 +33,6 @@ __all__ = [
     "INSERT_ATTEMPT",
     "INSERT_LOCK",
     "LAST_SENT_SOURCE_FIELDS",
-    "PROGRESS_OF_RUN",
     "RELEASE_SPECTRUM_SLOT",
     "SPECTRUM_SLOTS",
     "TAKE_SPECTRUM_SLOT",
@@ -66,8 +65,6 @@ ATTEMPT_STARTED_AT = select(_attempts.c.started_at).where(
     _attempts.c.id == bindparam("attempt_id"))
 ATTEMPT_PROGRESS = select(_attempts.c.status, _attempts.c.stage).where(
     _attempts.c.id == bindparam("attempt_id"))
-PROGRESS_OF_RUN = select(_attempts.c.id, _attempts.c.status, _attempts.c.stage).where(
-    _attempts.c.run_id == bindparam("run_id"))
 
 # An UPDATE's WHERE parameters end in "_": SQLAlchemy keeps a column's own name for its SET.
 _UPDATE_ATTEMPT = update(_attempts).where(_attempts.c.id == bindparam("attempt_id_"))

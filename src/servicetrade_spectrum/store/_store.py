@@ -357,15 +357,12 @@ class Store:
                 return AttemptProgress(found.status, found.stage, None)
         return AttemptProgress(found.status, found.stage, self.attempt(attempt_id))
 
-    def progress_of_run(self, run_id: str) -> AttemptProgress | None:
-        """How far an earlier run of durable send ``run_id`` got (a crashed process's), or None
-        when no run of it has recorded an attempt yet (every send's first run)."""
+    def attempt_of_run(self, run_id: str) -> AttemptRecord | None:
+        """The attempt an earlier run of durable send ``run_id`` recorded (a crashed
+        process's), or None when no run of it has (every send's first run: one query)."""
         with self.engine.connect() as conn:
-            found = conn.execute(sent.PROGRESS_OF_RUN, {"run_id": run_id}).first()
-        if found is None:
-            return None
-        finished = None if found.status == "running" else self.attempt(found.id)
-        return AttemptProgress(found.status, found.stage, finished)
+            found = conn.execute(sent.ATTEMPT_OF_RUN, {"run_id": run_id}).scalar()
+        return None if found is None else self.attempt(int(found))
 
     def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
         """The attempt a durable send (workflow ``run_id``) recorded, once it has one."""

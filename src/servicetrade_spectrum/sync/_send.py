@@ -64,7 +64,7 @@ from servicetrade_spectrum.spectrum import (
     Succeeded,
     Transient,
 )
-from servicetrade_spectrum.store import AccountConfig, ConnectionConfig, Store
+from servicetrade_spectrum.store import AccountConfig, AttemptRecord, ConnectionConfig, Store
 from servicetrade_spectrum.sync._clients import ClientPool
 from servicetrade_spectrum.sync._facts import job_facts
 from servicetrade_spectrum.sync._results import (
@@ -167,8 +167,42 @@ class Called:
     failure: Failure | None
     information: str = ""
     exchange: dict[str, Any] = field(default_factory=dict)
-    """The call as the attempt records it (request and response, secrets masked): written
-    with the conclusion's first write, not on its own."""
+    """The call's request and response (secrets masked) and its tries, as the attempt
+    records them."""
+
+    def as_columns(self) -> dict[str, Any]:
+        """The call as the attempt records it when the conclusion begins, in the same write:
+        a send resumed after that concludes with it instead of calling Spectrum again."""
+        if self.failure is None:
+            return {**self.exchange, "spectrum_message": self.information}
+        return {**self.exchange, "failure_kind": self.failure.kind.value,
+                "failure_message": self.failure.message, "failure_fix": self.failure.fix,
+                "spectrum_rows": [{"code": r.code, "message": r.message, "column": r.column}
+                                  for r in self.failure.spectrum_rows]}
+
+    @classmethod
+    def recorded(cls, attempt: AttemptRecord) -> Called | None:
+        """The call an earlier run recorded as its conclusion began, or None if it made none
+        (no tries: its conclusion was for a problem found before the call)."""
+        if attempt.stage != "concluding" or attempt.tries == 0:
+            return None
+        if not attempt.failure_kind:
+            return cls(None, attempt.spectrum_message)
+        rows = tuple(SpectrumRow(r.get("code", ""), r.get("message", ""), r.get("column", ""))
+                     for r in attempt.spectrum_rows)
+        return cls(Failure(FailureKind(attempt.failure_kind), attempt.failure_message,
+                           attempt.failure_fix, rows))
+
+
+def _prepared_again(attempt: AttemptRecord) -> Prepared:
+    """What step 1 had prepared, as its attempt recorded it (for a conclusion run again)."""
+    fields = {name: str(value) for name, value in attempt.fields.items()}
+    draft = WorkOrderDraft(number=fields.get("WO_Number") or attempt.work_order_number,
+                           fields=fields,
+                           source_fields={k: str(v) for k, v in attempt.source_fields.items()},
+                           warnings=tuple(attempt.warnings))
+    return Prepared(attempt.id, attempt.job_id, attempt.job_number, attempt.connection_id,
+                    attempt.connection, draft=draft)
 
 
 class SendService:
@@ -222,14 +256,19 @@ class SendService:
         left undone. No lock: the durable queue never runs two sends of a job at once.
 
         The attempt record, found by ``run_id``, is the checkpoint. Finished: its result is
-        the send's, and nothing is read or called again. Concluding: the send starts over (the
-        call names its own WO_Number, so it updates the same work order) and its conclusion
-        reads back before it writes, as the crashed one may have written. Otherwise it starts
-        over. :class:`ConnectionPaused` is raised before anything is read or recorded.
+        the send's. Concluding after a call: the conclusion runs again with the draft and
+        Spectrum's answer recorded as it began, reading ServiceTrade back before it writes
+        (the crashed one may have written); neither the job nor Spectrum is asked again.
+        Otherwise the send starts over (a conclusion that had begun still reads back): the
+        call names its own WO_Number, so a repeated call updates the same work order.
+        :class:`ConnectionPaused` is raised before anything is read or recorded.
         """
-        earlier = self.store.progress_of_run(run_id)
-        if earlier is not None and earlier.finished is not None:
-            return SendResult.from_attempt(earlier.finished)
+        earlier = self.store.attempt_of_run(run_id)
+        if earlier is not None and earlier.status != "running":
+            return SendResult.from_attempt(earlier)
+        recorded_call = Called.recorded(earlier) if earlier is not None else None
+        if earlier is not None and recorded_call is not None:
+            return self.conclude(_prepared_again(earlier), recorded_call, resumed=True)
         prepared = self.prepare(job_id, connection_name, trigger=trigger,
                                 triggered_by=triggered_by, run_id=run_id,
                                 run_is_new=earlier is None)
@@ -354,7 +393,7 @@ class SendService:
     def _conclude(self, prepared: Prepared, called: Called | None, *,
                   resumed: bool) -> SendResult:
         progress = self.store.begin_concluding(prepared.attempt_id,
-                                               **(called.exchange if called else {}))
+                                               **(called.as_columns() if called else {}))
         if progress.finished is not None:  # a resumed send whose record was finished
             return SendResult.from_attempt(progress.finished)
         resumed = resumed or progress.stage == "concluding"
