@@ -357,18 +357,12 @@ class Store:
                 return AttemptProgress(found.status, found.stage, None)
         return AttemptProgress(found.status, found.stage, self.attempt(attempt_id))
 
-    def attempt_of_run(self, run_id: str) -> AttemptRecord | None:
-        """The attempt an earlier run of durable send ``run_id`` recorded (a crashed
-        process's), or None when no run of it has (every send's first run: one query)."""
+    def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
+        """The attempt durable send ``run_id`` (its workflow ID) recorded, or None while it has
+        none (then one query: a send's first run asks it for an earlier run's attempt)."""
         with self.engine.connect() as conn:
             found = conn.execute(sent.ATTEMPT_OF_RUN, {"run_id": run_id}).scalar()
         return None if found is None else self.attempt(int(found))
-
-    def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
-        """The attempt a durable send (workflow ``run_id``) recorded, once it has one."""
-        with self.session() as session:
-            row = session.scalar(select(SyncAttempt).where(SyncAttempt.run_id == run_id))
-            return self._attempt_record(session, row) if row is not None else None
 
     def attempt(self, attempt_id: int) -> AttemptRecord:
         with self.session() as session:

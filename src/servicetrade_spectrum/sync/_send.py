@@ -263,7 +263,7 @@ class SendService:
         call names its own WO_Number, so a repeated call updates the same work order.
         :class:`ConnectionPaused` is raised before anything is read or recorded.
         """
-        earlier = self.store.attempt_of_run(run_id)
+        earlier = self.store.attempt_for_run(run_id)
         if earlier is not None and earlier.status != "running":
             return SendResult.from_attempt(earlier)
         recorded_call = Called.recorded(earlier) if earlier is not None else None
