@@ -120,8 +120,13 @@ class SharedSpectrumGate:
         wait = _FIRST_WAIT
         while True:
             with self._changed:
-                stale = [h for h in state.spare if not self._fresh(h)]
-                state.spare = [h for h in state.spare if self._fresh(h)]
+                # One look at each spare's age: judged twice, a slot turning stale in between
+                # could be both handed on and given back.
+                kept: list[_Held] = []
+                stale: list[_Held] = []
+                for held in state.spare:
+                    (kept if self._fresh(held) else stale).append(held)
+                state.spare = kept
                 spare = state.spare.pop() if state.spare else None
                 others_turn = state.others_turn_until - time.monotonic()
             self._release(server, stale)
