@@ -175,10 +175,7 @@ class Called:
         a send resumed after that concludes with it instead of calling Spectrum again."""
         if self.failure is None:
             return {**self.exchange, "spectrum_message": self.information}
-        return {**self.exchange, "failure_kind": self.failure.kind.value,
-                "failure_message": self.failure.message, "failure_fix": self.failure.fix,
-                "spectrum_rows": [{"code": r.code, "message": r.message, "column": r.column}
-                                  for r in self.failure.spectrum_rows]}
+        return {**self.exchange, **_failure_columns(self.failure)}
 
     @classmethod
     def recorded(cls, attempt: AttemptRecord) -> Called | None:
@@ -192,6 +189,14 @@ class Called:
                      for r in attempt.spectrum_rows)
         return cls(Failure(FailureKind(attempt.failure_kind), attempt.failure_message,
                            attempt.failure_fix, rows))
+
+
+def _failure_columns(failure: Failure) -> dict[str, Any]:
+    """A failure as the attempt records it (:meth:`Called.recorded` reads it back)."""
+    return {"failure_kind": failure.kind.value, "failure_message": failure.message,
+            "failure_fix": failure.fix,
+            "spectrum_rows": [{"code": r.code, "message": r.message, "column": r.column}
+                              for r in failure.spectrum_rows]}
 
 
 def _prepared_again(attempt: AttemptRecord) -> Prepared:
@@ -264,11 +269,12 @@ class SendService:
         :class:`ConnectionPaused` is raised before anything is read or recorded.
         """
         earlier = self.store.attempt_for_run(run_id)
-        if earlier is not None and earlier.status != "running":
-            return SendResult.from_attempt(earlier)
-        recorded_call = Called.recorded(earlier) if earlier is not None else None
-        if earlier is not None and recorded_call is not None:
-            return self.conclude(_prepared_again(earlier), recorded_call, resumed=True)
+        if earlier is not None:
+            if earlier.status != "running":
+                return SendResult.from_attempt(earlier)
+            recorded_call = Called.recorded(earlier)
+            if recorded_call is not None:
+                return self.conclude(_prepared_again(earlier), recorded_call, resumed=True)
         prepared = self.prepare(job_id, connection_name, trigger=trigger,
                                 triggered_by=triggered_by, run_id=run_id,
                                 run_is_new=earlier is None)
@@ -436,12 +442,8 @@ class SendService:
             posted = self._comment(prepared, connection, account, comment, resumed=resumed)
         spectrum_message = "; ".join(r.message for r in failure.spectrum_rows if r.message)
         self.store.update_attempt(
-            prepared.attempt_id, status="failed", failure_kind=failure.kind.value,
-            failure_message=failure.message, failure_fix=failure.fix,
-            spectrum_message=spectrum_message,
-            spectrum_rows=[{"code": r.code, "message": r.message, "column": r.column}
-                           for r in failure.spectrum_rows],
-            comment_posted=posted, comment_text=comment)
+            prepared.attempt_id, status="failed", **_failure_columns(failure),
+            spectrum_message=spectrum_message, comment_posted=posted, comment_text=comment)
         _log.info("send.failed", job_id=prepared.job_id, connection=connection.name,
                   kind=failure.kind.value)
         if failure.kind is FailureKind.NOT_AUTHORIZED:
