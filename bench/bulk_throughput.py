@@ -111,6 +111,12 @@ def main() -> None:
     print(f"one WorkOrderHeader call at L = {args.latency_ms:g} ms: {one_call * 1000:.1f} ms; "
           f"bound = {CONCURRENCY} / call = {bound:.1f} sends/s; peak in flight at Spectrum: "
           f"{stats['max_in_flight']}")
+    # Of the bound = calls in flight on average / 3 x the call's time alone / under load: tells
+    # slots left idle between our calls from the emulator answering slower on a busy machine.
+    held = stats["handled_seconds"] / max(stats["handled"], 1)
+    print(f"at Spectrum during the run: {stats['handled']} calls, {held * 1000:.1f} ms each "
+          f"on average (alone {one_call * 1000:.1f} ms), "
+          f"{stats['handled_seconds'] / span:.2f} of {CONCURRENCY} in flight on average")
     print("| database | process | jobs | time (s) | sends/s | of the bound | CPU (s) "
           "| peak RSS (MB) | RSS at 10% / 50% / 100% of the jobs (MB) |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -610,8 +610,12 @@ def test_max_in_flight_counts_concurrent_calls(emu: SpectrumEmulator,
 
     asyncio.run(burst())
     assert emu.max_in_flight == 4
+    handled, seconds = emu.handled
+    assert handled == 4
+    assert 4 * 0.3 <= seconds < 4 * 0.3 + 1.0  # each call held for its latency, at once
     emu.reset_in_flight_peak()
     assert emu.max_in_flight == 0
+    assert emu.handled == (0, 0.0)
 
 
 def test_control_endpoints(http: httpx.Client, spectrum: Spectrum,
@@ -623,8 +627,9 @@ def test_control_endpoints(http: httpx.Client, spectrum: Spectrum,
     assert DEMO_AUTHORIZATION_ID not in str(recorded)
     assert "<Authorization_ID>***</Authorization_ID>" in recorded[0]["body"]
     assert recorded[0]["headers"]["content-type"] == "text/xml; charset=utf-8"
-    assert http.get("/_emulator/stats").json() == {"max_in_flight": 1, "in_flight": 0,
-                                                   "requests": 1}
+    stats = http.get("/_emulator/stats").json()
+    assert stats.pop("handled_seconds") > 0
+    assert stats == {"max_in_flight": 1, "in_flight": 0, "requests": 1, "handled": 1}
 
     armed = http.post("/_emulator/faults", json={"kind": "http_503", "service": "*",
                                                  "count": 2, "delay": 0, "cut_bytes": 0})

@@ -168,8 +168,10 @@ def build_app(emu: SpectrumEmulator) -> Starlette:
     async def stats(request: Request) -> Response:
         if request.method == "DELETE":
             emu.reset_in_flight_peak()
+        handled, seconds = emu.handled
         return JSONResponse({"max_in_flight": emu.max_in_flight, "in_flight": emu.in_flight,
-                             "requests": len(emu.requests)})
+                             "requests": len(emu.requests), "handled": handled,
+                             "handled_seconds": round(seconds, 6)})
 
     async def expire_tokens(_request: Request) -> Response:
         emu.expire_tokens()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -89,6 +90,11 @@ class RecordedRequest:
 class _InFlight:
     current: int = 0
     peak: int = 0
+    handled: int = 0
+    """``/ws`` calls finished since the last reset."""
+    seconds: float = 0.0
+    """Their time in the emulator added up: a benchmark divides it by its run's span for the
+    calls in flight on average, and by ``handled`` for a call's time under its load."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -166,6 +172,12 @@ class SpectrumEmulator:
         with self._in_flight.lock:
             return self._in_flight.current
 
+    @property
+    def handled(self) -> tuple[int, float]:
+        """``/ws`` calls finished since the last reset, and their seconds added up."""
+        with self._in_flight.lock:
+            return self._in_flight.handled, self._in_flight.seconds
+
     # --- steering ----------------------------------------------------------------------------
     def inject(self, kind: str, *, service: str = "*", count: int = 1, delay: float = 0.0,
                cut_bytes: int = 0) -> None:
@@ -176,8 +188,10 @@ class SpectrumEmulator:
         self.faults.clear()
 
     def reset_in_flight_peak(self) -> None:
+        """Start the peak and the handled calls' count and time afresh."""
         with self._in_flight.lock:
             self._in_flight.peak = self._in_flight.current
+            self._in_flight.handled, self._in_flight.seconds = 0, 0.0
 
     def expire_tokens(self) -> None:
         """Invalidate every Bearer token issued so far (the next call gets 401)."""
@@ -202,13 +216,17 @@ class SpectrumEmulator:
 
     @contextmanager
     def handling(self) -> Iterator[None]:
-        """Count one ``/ws`` call in flight while the block runs."""
+        """Count one ``/ws`` call in flight while the block runs, and time it."""
         with self._in_flight.lock:
             self._in_flight.current += 1
             self._in_flight.peak = max(self._in_flight.peak, self._in_flight.current)
+        started = time.perf_counter()
         try:
             yield
         finally:
+            took = time.perf_counter() - started
             with self._in_flight.lock:
                 self._in_flight.current -= 1
+                self._in_flight.handled += 1
+                self._in_flight.seconds += took
 
