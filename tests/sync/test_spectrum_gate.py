@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from servicetrade_spectrum.spectrum import server_key
@@ -19,9 +22,26 @@ from servicetrade_spectrum.sync._spectrum_gate import SharedSpectrumGate
 
 URL = "http://spectrum.example:8482/ws"
 
+GateMaker = Callable[..., SharedSpectrumGate]
 
-def test_two_processes_never_have_more_than_the_limit_in_flight(store: Store) -> None:
-    gates = [SharedSpectrumGate(store, 3, request_timeout=5) for _ in range(2)]
+
+@pytest.fixture
+def make_gate(store: Store) -> Iterator[GateMaker]:
+    """Gates on ``store``, closed after the test (on PostgreSQL a gate whose call waited
+    listens for slots given back, on a connection of its own)."""
+    made: list[SharedSpectrumGate] = []
+
+    def make(limit: int, **kwargs: Any) -> SharedSpectrumGate:
+        made.append(SharedSpectrumGate(store, limit, request_timeout=5, **kwargs))
+        return made[-1]
+
+    yield make
+    for gate in made:
+        gate.close()
+
+
+def test_two_processes_never_have_more_than_the_limit_in_flight(make_gate: GateMaker) -> None:
+    gates = [make_gate(3) for _ in range(2)]
     lock = threading.Lock()
     in_flight = peak = done = 0
 
@@ -101,9 +121,9 @@ def test_a_slot_goes_back_to_the_database_once_it_has_been_passed_on_long_enough
 
 
 def test_a_process_passing_its_slot_on_still_lets_another_process_have_a_turn(
-        store: Store) -> None:
-    busy = SharedSpectrumGate(store, 1, request_timeout=5, handoff_seconds=0.1)
-    other = SharedSpectrumGate(store, 1, request_timeout=5)
+        store: Store, make_gate: GateMaker) -> None:
+    busy = make_gate(1, handoff_seconds=0.1)
+    other = make_gate(1)
     stop = threading.Event()
 
     def keep_calling() -> None:
@@ -125,6 +145,40 @@ def test_a_process_passing_its_slot_on_still_lets_another_process_have_a_turn(
             caller.join(timeout=10)
     # Measured: 0.05-0.2 s with the pause after giving back; 1.3-21 s without it.
     assert waited < 1.0, f"the other process waited {waited:.2f}s"
+    assert holders(store) == [""]
+
+
+def test_a_call_waiting_for_another_processs_slot_asks_again_as_soon_as_it_is_given_back(
+        store: Store, make_gate: GateMaker) -> None:
+    if store.engine.dialect.name != "postgresql":
+        assert store.listen_for_released_slots(lambda server: None) is None
+        pytest.skip("PostgreSQL only: SQLite has no notices, and one process sends there "
+                    "(its slots pass from call to call in memory, tested above)")
+    holder = make_gate(1)
+    # Asks the database once, then would wait a minute before asking again.
+    waiter = make_gate(1, first_wait=60.0, longest_wait=60.0)
+    holding, waiting_done = threading.Event(), threading.Event()
+    waited: list[float] = []
+
+    def hold() -> None:
+        with holder.slot(URL):
+            holding.set()
+            time.sleep(0.5)  # the waiter has asked and found the slot held
+
+    def wait() -> None:
+        holding.wait(10)
+        started = time.monotonic()
+        with waiter.slot(URL):
+            waited.append(time.monotonic() - started)
+        waiting_done.set()
+
+    threads = [threading.Thread(target=hold), threading.Thread(target=wait)]
+    for thread in threads:
+        thread.start()
+    assert waiting_done.wait(20), "the waiting call was not woken when the slot came free"
+    for thread in threads:
+        thread.join(10)
+    assert 0.3 < waited[0] < 10  # it waited for the holder, not for its next look
     assert holders(store) == [""]
 
 

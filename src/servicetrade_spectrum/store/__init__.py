@@ -17,6 +17,7 @@ from servicetrade_spectrum.store._records import (
     HistoryPage,
 )
 from servicetrade_spectrum.store._secrets import SecretBox, SecretKeyMismatch, load_secret_box
+from servicetrade_spectrum.store._slot_notices import SlotReleaseListener
 from servicetrade_spectrum.store._store import AlreadyExists, NewConnection, NotFound, Store
 from servicetrade_spectrum.store._users import (
     API_TOKEN_PREFIX,
@@ -44,6 +45,7 @@ __all__ = [
     "NotFound",
     "SecretBox",
     "SecretKeyMismatch",
+    "SlotReleaseListener",
     "Store",
     "UserRecord",
     "Users",

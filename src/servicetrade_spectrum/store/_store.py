@@ -7,7 +7,7 @@ Every method runs in its own short transaction, so the store can be shared by th
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -42,6 +42,7 @@ from servicetrade_spectrum.store._records import (
     HistoryPage,
 )
 from servicetrade_spectrum.store._secrets import SecretBox, load_secret_box
+from servicetrade_spectrum.store._slot_notices import SLOT_RELEASED_CHANNEL, SlotReleaseListener
 from servicetrade_spectrum.store._time import as_utc as _aware
 from servicetrade_spectrum.store._time import utc_now as _now
 from servicetrade_spectrum.store._users import Users
@@ -751,9 +752,21 @@ class Store:
                                          expires_at=_now()))
 
     def release_spectrum_slot(self, server: str, slot: int, holder: str) -> None:
+        """Give the slot back; on PostgreSQL, tell the processes waiting for one."""
         with self.engine.begin() as conn:
-            conn.execute(sent.RELEASE_SPECTRUM_SLOT,
-                         {"server_": server, "slot_": slot, "holder_": holder})
+            released = conn.execute(sent.RELEASE_SPECTRUM_SLOT,
+                                    {"server_": server, "slot_": slot, "holder_": holder})
+            if released.rowcount == 1 and self.engine.dialect.name == "postgresql":
+                conn.execute(sent.NOTIFY_SLOT_RELEASED,
+                             {"channel": SLOT_RELEASED_CHANNEL, "server_": server})
+
+    def listen_for_released_slots(self, on_release: Callable[[str], None]
+                                  ) -> SlotReleaseListener | None:
+        """Call ``on_release(server)`` whenever any process gives a slot back, until the
+        listener is closed; None on SQLite, which has no notices (see ``_slot_notices``)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return SlotReleaseListener(self.engine, on_release)
 
     # -- send locks ------------------------------------------------------------------------
     def try_lock_send(self, connection_id: int, job_id: int, holder: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
+from collections.abc import Callable
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.retry import RetryPolicy
@@ -47,6 +48,7 @@ class ClientPool:
         # id -> (fingerprint of settings and credentials, client)
         self._servicetrade: dict[int, tuple[str, ServiceTradeClient]] = {}
         self._spectrum: dict[int, tuple[str, SpectrumClient]] = {}
+        self._closing: list[Callable[[], None]] = []
 
     @classmethod
     def sharing_spectrum_slots(cls, settings: Settings, store: Store) -> ClientPool:
@@ -56,7 +58,9 @@ class ClientPool:
 
         gate = SharedSpectrumGate(store, settings.spectrum_concurrency,
                                   request_timeout=settings.spectrum_timeout)
-        return cls(settings, spectrum_gate=gate.slot)
+        pool = cls(settings, spectrum_gate=gate.slot)
+        pool._closing.append(gate.close)
+        return pool
 
     @property
     def request_timeout(self) -> float:
@@ -118,3 +122,5 @@ class ClientPool:
             self._spectrum.clear()
         for client in clients:
             _close_quietly(client)
+        for close in self._closing:
+            close()

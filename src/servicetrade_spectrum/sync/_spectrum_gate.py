@@ -12,7 +12,8 @@ on the path from one call to the next, about a tenth of a call's time in a bulk 
 ``HANDOFF_SECONDS`` after it was taken from the database; then it goes back there, and this
 process's next call waits one poll before asking for it again, so that a process polling for
 a slot gets its turn. A process waiting for another process's slot looks again every few
-milliseconds.
+milliseconds, and at once when told a slot was given back (PostgreSQL's notices, see
+``store._slot_notices``).
 
 Only the call holds a slot, not the whole send: reading the job, recording the attempt and
 writing the work order number back happen outside it, so the server's N slots stay busy
@@ -38,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicetrade_spectrum.logs import get_logger
 from servicetrade_spectrum.spectrum import server_key
-from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.store import SlotReleaseListener, Store
 
 __all__ = ["HANDOFF_SECONDS", "SharedSpectrumGate"]
 
@@ -71,18 +72,27 @@ class _Server:
     """Slots a finished call left for a waiting one, still held in the database."""
     others_turn_until: float = 0.0
     """After a slot went back to the database, this process asks for one only from then."""
+    released: int = 0
+    """Notices that a process gave one of the server's slots back to the database."""
 
 
 class SharedSpectrumGate:
     def __init__(self, store: Store, limit: int, *, request_timeout: float,
-                 handoff_seconds: float = HANDOFF_SECONDS) -> None:
+                 handoff_seconds: float = HANDOFF_SECONDS, first_wait: float = _FIRST_WAIT,
+                 longest_wait: float = _LONGEST_WAIT) -> None:
+        """``first_wait`` and ``longest_wait``: how long a call waiting for another
+        process's slot waits before it asks the database again, at first and at most."""
         self.store = store
         self.limit = limit
         self.lease = timedelta(seconds=request_timeout + 30)
         self.handoff_seconds = handoff_seconds
+        self.first_wait = first_wait
+        self.longest_wait = longest_wait
         self._process = f"{socket.gethostname()}:{os.getpid()}"
         self._changed = threading.Condition()
         self._servers: dict[str, _Server] = {}
+        self._listener: SlotReleaseListener | None = None
+        self._listening = False
 
     @contextmanager
     def slot(self, url: str) -> Iterator[None]:
@@ -117,7 +127,7 @@ class SharedSpectrumGate:
             return state
 
     def _take(self, server: str, state: _Server) -> _Held | None:
-        wait = _FIRST_WAIT
+        wait = self.first_wait
         while True:
             with self._changed:
                 # One look at each spare's age: judged twice, a slot turning stale in between
@@ -136,6 +146,8 @@ class SharedSpectrumGate:
                 with self._changed:
                     self._changed.wait(others_turn)
                 continue
+            with self._changed:
+                seen = state.released
             holder = f"{self._process}:{uuid.uuid4().hex[:8]}"
             try:
                 slot = self.store.take_spectrum_slot(server, self.limit, holder, self.lease)
@@ -144,9 +156,36 @@ class SharedSpectrumGate:
                 return None
             if slot is not None:
                 return _Held(slot, holder, time.monotonic())
+            self._listen()
             with self._changed:
-                self._changed.wait(wait)
-            wait = min(wait * 2, _LONGEST_WAIT)
+                if state.released == seen:  # else a slot came free since: ask again now
+                    self._changed.wait(wait)
+            wait = min(wait * 2, self.longest_wait)
+
+    def _listen(self) -> None:
+        """Start listening for slots given back, the first time a call has to wait."""
+        with self._changed:
+            if self._listening:
+                return
+            self._listening = True
+        try:
+            self._listener = self.store.listen_for_released_slots(self._slot_released)
+        except SQLAlchemyError as exc:  # no notices: waiting calls poll, as on SQLite
+            _log.warning("spectrum_gate.notices_unavailable", error=str(exc))
+
+    def _slot_released(self, server: str) -> None:
+        with self._changed:
+            state = self._servers.get(server)
+            if state is not None:
+                state.released += 1
+                self._changed.notify_all()
+
+    def close(self) -> None:
+        """Stop listening for slots given back (calls still in flight finish as usual)."""
+        with self._changed:
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
 
     def _give_back(self, server: str, state: _Server, held: _Held) -> None:
         """Pass the slot to a call of this process that waits for one, or give it back to
@@ -158,8 +197,8 @@ class SharedSpectrumGate:
                     self._changed.notify_all()
                     return
                 # Passed on for long enough: another process polling for a slot looks
-                # again within _LONGEST_WAIT, so ours wait that long before asking.
-                state.others_turn_until = time.monotonic() + _LONGEST_WAIT
+                # again within self.longest_wait, so ours wait that long before asking.
+                state.others_turn_until = time.monotonic() + self.longest_wait
         self._release(server, [held])
 
     def _release_unwanted_spares(self, server: str, state: _Server) -> None:
