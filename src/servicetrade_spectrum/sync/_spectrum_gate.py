@@ -12,8 +12,8 @@ on the path from one call to the next, about a tenth of a call's time in a bulk 
 ``HANDOFF_SECONDS`` after it was taken from the database; then it goes back there, and this
 process's next call waits one poll before asking for it again, so that a process polling for
 a slot gets its turn. A process waiting for another process's slot looks again every few
-milliseconds, and at once when told a slot was given back (PostgreSQL's notices, see
-``store._slot_notices``).
+milliseconds, up to 20 ms. On PostgreSQL it is also told of every slot given back and looks
+at once (``store._slot_notices``); its own looks then back off to 100 ms, a fallback only.
 
 Only the call holds a slot, not the whole send: reading the job, recording the attempt and
 writing the work order number back happen outside it, so the server's N slots stay busy
@@ -47,6 +47,7 @@ _log = get_logger(__name__)
 
 _FIRST_WAIT = 0.002
 _LONGEST_WAIT = 0.02
+_LONGEST_WAIT_TOLD = 0.1
 HANDOFF_SECONDS = 1.0
 """How long a slot taken from the database may pass from call to call within a process
 before it goes back to the database, where every process has its chance at it."""
@@ -160,7 +161,10 @@ class SharedSpectrumGate:
             with self._changed:
                 if state.released == seen:  # else a slot came free since: ask again now
                     self._changed.wait(wait)
-            wait = min(wait * 2, self.longest_wait)
+            # Told of every slot given back, a call asks again at once; its own looks are
+            # then only the fallback (a notice lost, a dead holder's lease run out).
+            longest = self.longest_wait if self._listener is None else _LONGEST_WAIT_TOLD
+            wait = min(wait * 2, max(longest, self.longest_wait))
 
     def _listen(self) -> None:
         """Start listening for slots given back, the first time a call has to wait."""
