@@ -7,7 +7,8 @@ was given back on average (median 20 ms): the server's slots stood idle a quarte
 
 So on PostgreSQL, giving a slot back also sends ``NOTIFY`` on :data:`SLOT_RELEASED_CHANNEL`
 (in the same transaction: delivered once the slot is free), with the server as payload. Each
-process that sends listens on a connection of its own and wakes its waiting calls at once.
+process whose calls have had to wait listens on a connection of its own (connecting in the
+background) and wakes its waiting calls at once.
 Asking again stays the fallback: a notice lost to a broken connection costs speed, never a
 slot. SQLite has no such notices; there one process sends, and its slots pass from call to
 call in memory.
@@ -45,6 +46,11 @@ class SlotReleaseListener:
         self._thread = threading.Thread(target=self._run, name="st-spectrum-slot-notices",
                                         daemon=True)
         self._thread.start()
+
+    @property
+    def listening(self) -> bool:
+        """Connected and listening: notices arrive (until the connection breaks)."""
+        return self._connection is not None
 
     def _run(self) -> None:
         while not self._closed.is_set():

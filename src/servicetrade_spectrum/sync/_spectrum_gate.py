@@ -163,8 +163,9 @@ class SharedSpectrumGate:
                     self._changed.wait(wait)
             # Told of every slot given back, a call asks again at once; its own looks are
             # then only the fallback (a notice lost, a dead holder's lease run out).
-            longest = self.longest_wait if self._listener is None else _LONGEST_WAIT_TOLD
-            wait = min(wait * 2, max(longest, self.longest_wait))
+            told = self._listener is not None and self._listener.listening
+            longest = max(self.longest_wait, _LONGEST_WAIT_TOLD) if told else self.longest_wait
+            wait = min(wait * 2, longest)
 
     def _listen(self) -> None:
         """Start listening for slots given back, the first time a call has to wait."""
@@ -172,10 +173,7 @@ class SharedSpectrumGate:
             if self._listening:
                 return
             self._listening = True
-        try:
-            self._listener = self.store.listen_for_released_slots(self._slot_released)
-        except SQLAlchemyError as exc:  # no notices: waiting calls poll, as on SQLite
-            _log.warning("spectrum_gate.notices_unavailable", error=str(exc))
+        self._listener = self.store.listen_for_released_slots(self._slot_released)
 
     def _slot_released(self, server: str) -> None:
         with self._changed:
