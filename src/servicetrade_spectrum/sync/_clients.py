@@ -49,6 +49,7 @@ class ClientPool:
         self._servicetrade: dict[int, tuple[str, ServiceTradeClient]] = {}
         self._spectrum: dict[int, tuple[str, SpectrumClient]] = {}
         self._closing: list[Callable[[], None]] = []
+        """What else ``close`` ends: the shared gate, which may hold a connection of its own."""
 
     @classmethod
     def sharing_spectrum_slots(cls, settings: Settings, store: Store) -> ClientPool:
@@ -113,7 +114,8 @@ class ClientPool:
         return client
 
     def close(self) -> None:
-        """End ServiceTrade sessions (``DELETE /auth``) and close connections."""
+        """End ServiceTrade sessions (``DELETE /auth``) and close connections, the shared
+        Spectrum gate's listening one included."""
         with self._lock:
             clients: list[ServiceTradeClient | SpectrumClient] = [
                 *(client for _, client in self._servicetrade.values()),
