@@ -140,6 +140,7 @@ class SharedSpectrumGate:
                 state.spare = kept
                 spare = state.spare.pop() if state.spare else None
                 others_turn = state.others_turn_until - time.monotonic()
+                seen = state.released
             self._release(server, stale)
             if spare is not None:
                 return spare
@@ -147,8 +148,6 @@ class SharedSpectrumGate:
                 with self._changed:
                     self._changed.wait(others_turn)
                 continue
-            with self._changed:
-                seen = state.released
             holder = f"{self._process}:{uuid.uuid4().hex[:8]}"
             try:
                 slot = self.store.take_spectrum_slot(server, self.limit, holder, self.lease)
