@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.retry import RetryPolicy
@@ -22,6 +22,9 @@ from servicetrade_spectrum.servicetrade import (
 )
 from servicetrade_spectrum.spectrum import ClientCredentials, Gate, SpectrumClient
 from servicetrade_spectrum.store import AccountConfig, ConnectionConfig, Store
+
+if TYPE_CHECKING:
+    from servicetrade_spectrum.sync._spectrum_gate import SharedSpectrumGate
 
 __all__ = ["ClientPool"]
 
@@ -48,8 +51,8 @@ class ClientPool:
         # id -> (fingerprint of settings and credentials, client)
         self._servicetrade: dict[int, tuple[str, ServiceTradeClient]] = {}
         self._spectrum: dict[int, tuple[str, SpectrumClient]] = {}
-        self._closing: list[Callable[[], None]] = []
-        """What else ``close`` ends: the shared gate, which may hold a connection of its own."""
+        self._shared_gate: SharedSpectrumGate | None = None
+        """Closed with the pool: it may hold a connection of its own."""
 
     @classmethod
     def sharing_spectrum_slots(cls, settings: Settings, store: Store) -> ClientPool:
@@ -60,7 +63,7 @@ class ClientPool:
         gate = SharedSpectrumGate(store, settings.spectrum_concurrency,
                                   request_timeout=settings.spectrum_timeout)
         pool = cls(settings, spectrum_gate=gate.slot)
-        pool._closing.append(gate.close)
+        pool._shared_gate = gate
         return pool
 
     @property
@@ -124,5 +127,5 @@ class ClientPool:
             self._spectrum.clear()
         for client in clients:
             _close_quietly(client)
-        for close in self._closing:
-            close()
+        if self._shared_gate is not None:
+            self._shared_gate.close()
