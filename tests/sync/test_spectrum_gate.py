@@ -15,12 +15,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.spectrum import server_key
 from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.store._models import SpectrumSlot
+from servicetrade_spectrum.sync import ClientPool
 from servicetrade_spectrum.sync._spectrum_gate import SharedSpectrumGate
 
 URL = "http://spectrum.example:8482/ws"
+CONNECTION = "Main"  # the connection the `configured` fixture adds
 
 GateMaker = Callable[..., SharedSpectrumGate]
 
@@ -205,3 +208,40 @@ def test_a_call_goes_ahead_under_the_process_limit_when_the_database_is_unreacha
         ran.append(True)
     assert ran == [True]
     unreachable.close()
+
+
+def _listeners() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "st-spectrum-slot-notices"]
+
+
+def test_a_pool_sharing_slots_stops_its_gates_listener_when_it_closes(
+        configured: Store, settings: Settings, spectrum_url: str) -> None:
+    if configured.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no notices, so its gates never listen")
+    before = _listeners()
+    pool = ClientPool.sharing_spectrum_slots(settings, configured)
+    client = pool.spectrum(configured.connection(CONNECTION))
+    server = server_key(spectrum_url)
+    # Another process holds every slot, so the pool's call waits and its gate listens.
+    for slot in range(settings.spectrum_concurrency):
+        assert configured.take_spectrum_slot(server, settings.spectrum_concurrency,
+                                             f"other:{slot}", timedelta(minutes=1)) == slot
+    answered = threading.Event()
+
+    def call() -> None:
+        client.work_order_header({"WO_Number": "T-LISTEN", "Bill_Customer_Code": "MERCYGEN",
+                                  "WO_Job_Number": "S10002", "WO_Reference_Code": "S",
+                                  "Summary_Description": "waits for a slot"})
+        answered.set()
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 10
+    while len(_listeners()) == len(before) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(_listeners()) == len(before) + 1, "the waiting call's gate did not listen"
+    configured.release_spectrum_slot(server, 0, "other:0")
+    assert answered.wait(10)
+    caller.join(10)
+    pool.close()
+    assert _listeners() == before
