@@ -613,7 +613,7 @@ def test_max_in_flight_counts_concurrent_calls(emu: SpectrumEmulator,
     handled, seconds = emu.handled
     assert handled == 4
     assert 4 * 0.3 <= seconds < 4 * 0.3 + 1.0  # each call held for its latency, at once
-    emu.reset_in_flight_peak()
+    emu.reset_stats()
     assert emu.max_in_flight == 0
     assert emu.handled == (0, 0.0)
 

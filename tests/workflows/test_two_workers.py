@@ -39,7 +39,7 @@ def test_two_workers_send_200_jobs_once_each_within_the_concurrency_limit(
     workers = [processes.worker(), processes.worker()]
     executors = {w.wait_for_output(r"st-spectrum worker (\S+):").group(1) for w in workers}
     assert len(executors) == 2
-    spectrum_emulator.reset_in_flight_peak()
+    spectrum_emulator.reset_stats()
 
     started = time.monotonic()
     for job_id in job_ids:

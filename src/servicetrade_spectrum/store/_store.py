@@ -345,7 +345,7 @@ class Store:
 
     def begin_concluding(self, attempt_id: int, **values: Any) -> AttemptProgress:
         """How far the attempt got, marking it ``concluding`` when it is still running (one
-        transaction: the send's step 3 reads and marks at once); ``values`` are further
+        transaction: the conclusion reads and marks at once); ``values`` are further
         columns set with the mark (the Spectrum call's record)."""
         _check_attempt_columns(values)
         with self.engine.begin() as conn:

@@ -167,7 +167,7 @@ def build_app(emu: SpectrumEmulator) -> Starlette:
 
     async def stats(request: Request) -> Response:
         if request.method == "DELETE":
-            emu.reset_in_flight_peak()
+            emu.reset_stats()
         handled, seconds = emu.handled
         return JSONResponse({"max_in_flight": emu.max_in_flight, "in_flight": emu.in_flight,
                              "requests": len(emu.requests), "handled": handled,

@@ -187,7 +187,7 @@ class SpectrumEmulator:
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def reset_in_flight_peak(self) -> None:
+    def reset_stats(self) -> None:
         """Start the peak and the handled calls' count and time afresh."""
         with self._in_flight.lock:
             self._in_flight.peak = self._in_flight.current
