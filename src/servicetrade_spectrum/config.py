@@ -55,9 +55,15 @@ class Settings(BaseSettings):
     """Seconds to wait for one ServiceTrade answer."""
 
     queue_polling_interval: float = Field(default=0.05, gt=0, le=5)
-    """Seconds between looks at the send queue (a send queued by another process starts
-    within about this; one queued where sends run on SQLite starts at once). Each look costs
-    CPU that bulk sends need (docs/decisions.md)."""
+    """Seconds between looks at the send queue while sends are queued, and on SQLite between
+    looks for the sign that another process queued one (it then starts within about this;
+    one queued where sends run on SQLite starts at once). Each look at the queue costs CPU
+    that bulk sends need (docs/decisions.md)."""
+
+    queue_idle_polling_interval: float = Field(default=1.0, gt=0, le=60)
+    """Seconds between looks at the send queue while it is empty. Every send queued says so
+    to the processes that run the queue, so this is only the fallback for a signal lost and
+    for the sends of a dead process put back in the queue."""
 
     dbos_schema: str = Field(default="dbos", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """PostgreSQL schema of the durable-queue tables (SQLite keeps them in the same file)."""

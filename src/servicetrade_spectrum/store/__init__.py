@@ -7,6 +7,7 @@ from servicetrade_spectrum.store._migrations import (
     head_revision,
     upgrade_to_head,
 )
+from servicetrade_spectrum.store._notices import NoticeListener, notify
 from servicetrade_spectrum.store._records import (
     AccountConfig,
     AttemptProgress,
@@ -17,7 +18,6 @@ from servicetrade_spectrum.store._records import (
     HistoryPage,
 )
 from servicetrade_spectrum.store._secrets import SecretBox, SecretKeyMismatch, load_secret_box
-from servicetrade_spectrum.store._slot_notices import SlotReleaseListener
 from servicetrade_spectrum.store._store import AlreadyExists, NewConnection, NotFound, Store
 from servicetrade_spectrum.store._users import (
     API_TOKEN_PREFIX,
@@ -43,9 +43,9 @@ __all__ = [
     "HistoryPage",
     "NewConnection",
     "NotFound",
+    "NoticeListener",
     "SecretBox",
     "SecretKeyMismatch",
-    "SlotReleaseListener",
     "Store",
     "UserRecord",
     "Users",
@@ -53,5 +53,6 @@ __all__ = [
     "current_revision",
     "head_revision",
     "load_secret_box",
+    "notify",
     "upgrade_to_head",
 ]

@@ -99,4 +99,4 @@ RELEASE_SPECTRUM_SLOT = (
            _slots.c.holder == bindparam("holder_"))
     .values(holder=""))
 NOTIFY_SLOT_RELEASED = select(func.pg_notify(bindparam("channel"), bindparam("server_")))
-"""PostgreSQL only: wake the processes waiting for a slot (see ``_slot_notices``)."""
+"""PostgreSQL only: wake the processes waiting for a slot (see ``_notices``)."""

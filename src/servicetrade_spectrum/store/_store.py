@@ -32,6 +32,7 @@ from servicetrade_spectrum.store._models import (
     WebhookMessage,
 )
 from servicetrade_spectrum.store._models import Rule as RuleRow
+from servicetrade_spectrum.store._notices import SLOT_RELEASED_CHANNEL, NoticeListener
 from servicetrade_spectrum.store._records import (
     AccountConfig,
     AttemptProgress,
@@ -42,7 +43,6 @@ from servicetrade_spectrum.store._records import (
     HistoryPage,
 )
 from servicetrade_spectrum.store._secrets import SecretBox, load_secret_box
-from servicetrade_spectrum.store._slot_notices import SLOT_RELEASED_CHANNEL, SlotReleaseListener
 from servicetrade_spectrum.store._time import as_utc as _aware
 from servicetrade_spectrum.store._time import utc_now as _now
 from servicetrade_spectrum.store._users import Users
@@ -761,12 +761,12 @@ class Store:
                              {"channel": SLOT_RELEASED_CHANNEL, "server_": server})
 
     def listen_for_released_slots(self, on_release: Callable[[str], None]
-                                  ) -> SlotReleaseListener | None:
+                                  ) -> NoticeListener | None:
         """Call ``on_release(server)`` whenever any process gives a slot back, until the
-        listener is closed; None on SQLite, which has no notices (see ``_slot_notices``)."""
+        listener is closed; None on SQLite, which has no notices (see ``_notices``)."""
         if self.engine.dialect.name != "postgresql":
             return None
-        return SlotReleaseListener(self.engine, on_release)
+        return NoticeListener(self.engine, SLOT_RELEASED_CHANNEL, on_release)
 
     # -- send locks ------------------------------------------------------------------------
     def try_lock_send(self, connection_id: int, job_id: int, holder: str,

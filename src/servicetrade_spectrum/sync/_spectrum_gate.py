@@ -13,7 +13,7 @@ on the path from one call to the next, about a tenth of a call's time in a bulk 
 process's next call waits one poll before asking for it again, so that a process polling for
 a slot gets its turn. A process waiting for another process's slot looks again every few
 milliseconds, up to 20 ms. On PostgreSQL it is also told of every slot given back and looks
-at once (``store._slot_notices``); its own looks then back off to 100 ms, a fallback only.
+at once (``store._notices``); its own looks then back off to 100 ms, a fallback only.
 
 Only the call holds a slot, not the whole send: reading the job, recording the attempt and
 writing the work order number back happen outside it, so the server's N slots stay busy
@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicetrade_spectrum.logs import get_logger
 from servicetrade_spectrum.spectrum import server_key
-from servicetrade_spectrum.store import SlotReleaseListener, Store
+from servicetrade_spectrum.store import NoticeListener, Store
 
 __all__ = ["HANDOFF_SECONDS", "SharedSpectrumGate"]
 
@@ -92,7 +92,7 @@ class SharedSpectrumGate:
         self._process = f"{socket.gethostname()}:{os.getpid()}"
         self._changed = threading.Condition()
         self._servers: dict[str, _Server] = {}
-        self._listener: SlotReleaseListener | None = None
+        self._listener: NoticeListener | None = None
         self._listening = False
 
     @contextmanager

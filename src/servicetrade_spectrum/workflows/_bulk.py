@@ -144,6 +144,7 @@ class _BulkQueue(SendQueue):
                                                  return_existing=False),
                         request.job_id, request.connection, request.trigger,
                         request.triggered_by)
+            self.signal_queued()
             return {workflow_id: request.job_id for request, workflow_id in requests}
         except DBOSQueueDeduplicatedError:
             waiting: dict[str, int] = {}

@@ -20,6 +20,8 @@ partition full anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
 
 from __future__ import annotations
 
+import random
+
 from dbos import Queue
 from dbos._core import execute_dequeued_workflow
 from dbos._dbos import _get_dbos_instance
@@ -28,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from servicetrade_spectrum.logs import get_logger
 
-__all__ = ["claim_now", "listen_here", "stop_listening"]
+__all__ = ["claim_now", "claim_partition", "claim_queued", "listen_here", "stop_listening"]
 
 _log = get_logger(__name__)
 
@@ -54,6 +56,23 @@ def claim_now(partition_key: str) -> int:
     queue = _queue
     if queue is None:
         return 0
+    return claim_partition(queue, partition_key)
+
+
+def claim_queued(queue: Queue) -> bool:
+    """One look at the whole queue, as DBOS's queue thread makes it: claim and start in each
+    partition as many queued sends as it has room for, partitions in random order (so that
+    none starves). True when sends were found queued: some may still wait for room."""
+    partitions = _get_dbos_instance()._sys_db.get_queue_partitions(queue.name)
+    random.shuffle(partitions)
+    for partition_key in partitions:
+        claim_partition(queue, partition_key)
+    return bool(partitions)
+
+
+def claim_partition(queue: Queue, partition_key: str) -> int:
+    """Claim and start the queued sends of one partition that it has room for; return how
+    many were started here."""
     dbos = _get_dbos_instance()
     running = dbos._active_workflows_set
     owner = generate_uuid()

@@ -13,16 +13,21 @@ finished and returns the same result. Until the record is written the job's dedu
 ID is still taken, so a new send of the job queued in that moment would be joined to the one
 that ended: ``SendQueue.enqueue`` notices (:func:`ended_here`) and queues again once it is
 recorded.
+
+While a send runs here (:func:`running_here`), its waiter need not look in the database
+often: the send's end wakes it, whether it returns or raises.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from servicetrade_spectrum.sync import SendResult
 
-__all__ = ["ended_here", "finished", "wait_here"]
+__all__ = ["ended_here", "finished", "running_here", "runs_here", "wait_here"]
 
 _KEPT = 1000
 """Results kept for waiters that start waiting after the send ended (a send faster than the
@@ -31,6 +36,29 @@ caller's next look): enough for a burst, small enough to forget."""
 _lock = threading.Lock()
 _results: OrderedDict[str, SendResult] = OrderedDict()
 _waiting: dict[str, threading.Event] = {}
+_running: set[str] = set()
+
+
+@contextmanager
+def running_here(workflow_id: str) -> Iterator[None]:
+    """The send ``workflow_id`` runs in this process while the block runs; its end, however
+    it ends, wakes whoever waits for it."""
+    with _lock:
+        _running.add(workflow_id)
+    try:
+        yield
+    finally:
+        with _lock:
+            _running.discard(workflow_id)
+            event = _waiting.get(workflow_id)
+        if event is not None:
+            event.set()
+
+
+def runs_here(workflow_id: str) -> bool:
+    """Is the send ``workflow_id`` running in this process now?"""
+    with _lock:
+        return workflow_id in _running
 
 
 def finished(workflow_id: str, result: SendResult) -> None:

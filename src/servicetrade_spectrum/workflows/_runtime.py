@@ -37,7 +37,9 @@ from servicetrade_spectrum.store import Store, create_database_engine
 from servicetrade_spectrum.sync import SendRequest, SendResult, SendService
 from servicetrade_spectrum.workflows import _send_workflow
 from servicetrade_spectrum.workflows._claim_now import claim_now, listen_here, stop_listening
-from servicetrade_spectrum.workflows._finished_here import ended_here, wait_here
+from servicetrade_spectrum.workflows._finished_here import ended_here, runs_here, wait_here
+from servicetrade_spectrum.workflows._queue_poller import QueuePoller
+from servicetrade_spectrum.workflows._queue_signal import SendQueuedSignal
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
 
 __all__ = ["APP_NAME", "APP_VERSION", "QUEUE", "DurableRuntime", "SendQueue", "server_running"]
@@ -90,6 +92,8 @@ class SendQueue:
             kwargs["dbos_system_schema"] = schema
         self._client = DBOSClient(**kwargs)
         self._poll = settings.queue_polling_interval
+        self._idle_poll = max(settings.queue_polling_interval, settings.queue_idle_polling_interval)
+        self._signal = SendQueuedSignal(settings.effective_database_url)
 
     @staticmethod
     def options(request: SendRequest, connection_id: int, *, workflow_id: str | None = None,
@@ -115,7 +119,9 @@ class SendQueue:
 
         A send given no ``workflow_id`` is a single one (a click, an API or CLI send, a rule):
         when this process runs the queue on SQLite, it is claimed and started at once rather
-        than at the queue's next poll (:mod:`._claim_now`). Bulk sends name their workflows."""
+        than at the queue's next poll (:mod:`._claim_now`). Bulk sends name their workflows.
+        Every send not started here is signalled to the processes that run the queue
+        (:mod:`._queue_signal`)."""
         options = self.options(request, connection_id, workflow_id=workflow_id)
         args = (request.job_id, request.connection, request.trigger, request.triggered_by)
         handle: Any = self._client.enqueue(options, *args)
@@ -127,8 +133,14 @@ class SendQueue:
                 # frees the job for a new send). Once it has, queue the new send.
                 self._wait_recorded(returned_id)
                 handle = self._client.enqueue(options, *args)
-            claim_now(str(connection_id))  # start it here at once if this process runs sends
+            if claim_now(str(connection_id)):  # started here at once: nobody else to tell
+                return handle
+        self.signal_queued()
         return handle
+
+    def signal_queued(self) -> None:
+        """Tell the processes that run the queue that sends were queued."""
+        self._signal.send()
 
     def _wait_recorded(self, workflow_id: str) -> None:
         deadline = time.monotonic() + RECORDED_WAIT_SECONDS
@@ -145,10 +157,11 @@ class SendQueue:
 
     def result(self, handle: Any) -> SendResult:
         """Wait for the send's result: handed over at once when it runs in this process,
-        else found by polling the database."""
+        else found by polling the database (seldom while it runs here: its end wakes us)."""
         workflow_id = str(handle.get_workflow_id())
         while True:
-            result = wait_here(workflow_id, self._poll) or self._recorded_result(workflow_id)
+            wait = self._idle_poll if runs_here(workflow_id) else self._poll
+            result = wait_here(workflow_id, wait) or self._recorded_result(workflow_id)
             if result is not None:
                 assert isinstance(result, SendResult)
                 return result
@@ -161,6 +174,7 @@ class SendQueue:
 
     def close(self) -> None:
         self._client.destroy()
+        self._signal.close()
 
 
 class DurableRuntime:
@@ -176,6 +190,8 @@ class DurableRuntime:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._engine: Engine | None = None
+        self.poller: QueuePoller | None = None
+        """This process's looks at the send queue (DBOS's queue thread leaves it to them)."""
 
     def _config(self) -> DBOSConfig:
         config: DBOSConfig = {
@@ -199,6 +215,7 @@ class DurableRuntime:
         use_services(self.sender)
         self._heartbeat()
         DBOS(config=self._config())
+        DBOS.listen_queues([])  # the send queue is looked at by self.poller, not by DBOS
         DBOS.launch()
         queue = DBOS.register_queue(QUEUE, partition_concurrency=(
             self.settings.spectrum_concurrency * SENDS_PER_SPECTRUM_SLOT),
@@ -210,6 +227,10 @@ class DurableRuntime:
             # off on each serialization failure): event to work order went from p95 476 ms
             # to 1,052-1,198 ms (bench/event_to_work_order.py), so the poll alone claims.
             listen_here(queue)
+        self.poller = QueuePoller(
+            queue, interval=self.settings.queue_polling_interval,
+            idle_interval=self.settings.queue_idle_polling_interval,
+            database_url=self.settings.effective_database_url, engine=self.store.engine).start()
         self.reap()
         self._thread = threading.Thread(target=self._keep_alive, name="st-spectrum-heartbeat",
                                         daemon=True)
@@ -249,6 +270,8 @@ class DurableRuntime:
         be recovered by another process."""
         self._stop.set()
         stop_listening()
+        if self.poller is not None:
+            self.poller.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
         running_here = DBOS.list_workflows(status="PENDING", executor_id=self.executor_id,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dbos import DBOS
 
 from servicetrade_spectrum.sync import ConnectionPaused, SendResult, SendService
-from servicetrade_spectrum.workflows._finished_here import finished
+from servicetrade_spectrum.workflows._finished_here import finished, running_here
 
 __all__ = ["PAUSED_RECHECK_SECONDS", "WORKFLOW_NAME", "send_job", "services", "use_services"]
 
@@ -43,12 +43,13 @@ def send_job(job_id: int, connection: str, trigger: str, triggered_by: str) -> S
     # run got (docs/decisions.md). A queued send waits while its connection is paused (an
     # Authorization ID that Spectrum refuses) and goes ahead once someone resumes it.
     run_id = DBOS.workflow_id or ""
-    while True:
-        try:
-            result = services().run(job_id, connection, trigger=trigger,
-                                    triggered_by=triggered_by, run_id=run_id)
-            break
-        except ConnectionPaused:
-            DBOS.sleep(PAUSED_RECHECK_SECONDS)
-    finished(run_id, result)
+    with running_here(run_id):
+        while True:
+            try:
+                result = services().run(job_id, connection, trigger=trigger,
+                                        triggered_by=triggered_by, run_id=run_id)
+                break
+            except ConnectionPaused:
+                DBOS.sleep(PAUSED_RECHECK_SECONDS)
+        finished(run_id, result)
     return result

@@ -1,4 +1,11 @@
-"""Telling every process at once that a Spectrum slot was given back (PostgreSQL only).
+"""PostgreSQL's notices: telling every process at once that something happened.
+
+Two channels use them:
+
+- :data:`SLOT_RELEASED_CHANNEL`: a Spectrum slot was given back (below);
+- ``st_spectrum_send_queued``: a send was queued (``workflows._queue_signal``).
+
+A Spectrum slot given back:
 
 A call waiting for a slot that another process holds asks the database again every few
 milliseconds, backing off to 20 ms. In issue 7's bulk benchmark on PostgreSQL (``serve`` and
@@ -20,11 +27,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, func, select
 
 from servicetrade_spectrum.logs import get_logger
 
-__all__ = ["SLOT_RELEASED_CHANNEL", "SlotReleaseListener"]
+__all__ = ["SLOT_RELEASED_CHANNEL", "NoticeListener", "notify"]
 
 _log = get_logger(__name__)
 
@@ -32,18 +39,27 @@ SLOT_RELEASED_CHANNEL = "st_spectrum_slot_released"
 _LOOK_EVERY_SECONDS = 1.0
 """How often the listener looks up from waiting, to notice it is being closed."""
 _RECONNECT_SECONDS = 1.0
+_NOTIFY = select(func.pg_notify(bindparam("channel"), bindparam("payload")))
 
 
-class SlotReleaseListener:
-    """Calls ``on_release(server)`` for every slot given back, by any process, while open."""
+def notify(engine: Engine, channel: str, payload: str = "") -> None:
+    """Send a notice on ``channel``, in a transaction of its own (PostgreSQL only)."""
+    with engine.begin() as connection:
+        connection.execute(_NOTIFY, {"channel": channel, "payload": payload})
 
-    def __init__(self, engine: Engine, on_release: Callable[[str], None]) -> None:
+
+class NoticeListener:
+    """Calls ``on_notice(payload)`` for every notice on ``channel``, from any process, while
+    open."""
+
+    def __init__(self, engine: Engine, channel: str, on_notice: Callable[[str], None]) -> None:
         self._engine = engine
-        self._on_release = on_release
+        self._channel = channel
+        self._on_notice = on_notice
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._connection: Any = None
-        self._thread = threading.Thread(target=self._run, name="st-spectrum-slot-notices",
+        self._thread = threading.Thread(target=self._run, name=f"{channel}-notices",
                                         daemon=True)
         self._thread.start()
 
@@ -59,14 +75,15 @@ class SlotReleaseListener:
             except Exception as exc:  # a database blip: the waiting calls still poll
                 if self._closed.is_set():
                     return
-                _log.warning("spectrum_gate.notices_lost", error=f"{type(exc).__name__}: {exc}")
+                _log.warning("notices.lost", channel=self._channel,
+                             error=f"{type(exc).__name__}: {exc}")
                 self._drop_connection()
                 self._closed.wait(_RECONNECT_SECONDS)
 
     def _listen(self) -> None:
         connection = self._connect()
         for notice in connection.notifies(timeout=_LOOK_EVERY_SECONDS):
-            self._on_release(notice.payload)
+            self._on_notice(notice.payload)
         # The generator ends at each timeout: the loop in _run listens again unless closed.
 
     def _connect(self) -> Any:
@@ -79,7 +96,7 @@ class SlotReleaseListener:
                 pooled.detach()
                 connection.rollback()
                 connection.autocommit = True
-                connection.execute(f"LISTEN {SLOT_RELEASED_CHANNEL}")
+                connection.execute(f"LISTEN {self._channel}")
                 self._connection = connection
             return self._connection
 
@@ -90,7 +107,7 @@ class SlotReleaseListener:
             try:
                 connection.close()
             except Exception as exc:  # already broken: nothing more to free
-                _log.debug("spectrum_gate.notices_close_failed", error=str(exc))
+                _log.debug("notices.close_failed", channel=self._channel, error=str(exc))
 
     def close(self) -> None:
         self._closed.set()

@@ -1,0 +1,76 @@
+"""Looking at the send queue: seldom while it is empty, at once when a send is queued.
+
+Real DBOS runtime on the test's own database; the emulators answer the sends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from servicetrade_spectrum.config import Settings
+from servicetrade_spectrum.emulators import seed
+from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
+from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
+from servicetrade_spectrum.workflows._queue_signal import SendQueuedSignal, SendQueuedWatch
+
+CONNECTION = "Main"
+
+
+@pytest.fixture
+def idle_settings(durable_settings: Settings) -> Settings:
+    """Ticks every 50 ms; an empty queue looked at only once a minute."""
+    return durable_settings.model_copy(update={"queue_polling_interval": 0.05,
+                                                "queue_idle_polling_interval": 60})
+
+
+@pytest.fixture
+def runtime(idle_settings: Settings, durable_store: Store) -> Iterator[DurableRuntime]:
+    clients = ClientPool(idle_settings)
+    running = DurableRuntime(idle_settings, durable_store, SendService(durable_store, clients),
+                             role="worker").start()
+    yield running
+    running.stop(drain_seconds=2)
+    clients.close()
+
+
+def test_an_empty_queue_is_looked_at_once_at_start_then_seldom(
+        runtime: DurableRuntime) -> None:
+    assert runtime.poller is not None
+    time.sleep(1.0)  # 20 ticks
+    assert runtime.poller.looks == 1
+
+
+def test_a_send_queued_by_another_queue_client_starts_once_it_is_told(
+        runtime: DurableRuntime, idle_settings: Settings, durable_store: Store,
+        jobs: seed.NotableJobs) -> None:
+    # A send with a workflow ID of its own (as a bulk send) is not claimed on enqueue: only
+    # the signal can start it before the queue's next look, a minute away.
+    queue = SendQueue(idle_settings)
+    try:
+        connection_id = durable_store.connection(CONNECTION).id
+        started = time.monotonic()
+        handle = queue.enqueue(SendRequest(jobs.ready, CONNECTION, "test", "pytest"),
+                               connection_id, workflow_id="told-1")
+        assert queue.result(handle).status == "sent"
+        assert time.monotonic() - started < 30
+    finally:
+        queue.close()
+
+
+def test_a_send_queued_signal_is_seen_once_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'signal.db'}"
+    signal = SendQueuedSignal(url)
+    watch = SendQueuedWatch(url, engine=None, on_queued=lambda: None)  # type: ignore[arg-type]
+    assert not watch.look()
+    signal.send()
+    assert watch.look()
+    assert not watch.look()
+    signal.send()  # within a tick of the file system's clock of the first: still seen
+    assert watch.look()
+    signal.close()
+    watch.close()
