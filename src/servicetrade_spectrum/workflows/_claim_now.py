@@ -9,7 +9,10 @@ right away, by the same DBOS calls the queue thread makes for one partition: the
 transaction claims it, under the same partition limit, and the same dispatch runs it. Nothing
 else changes: deduplication, durability and recovery are the queue's, and whatever this
 claim does not take (the partition is full, another worker holds its rows, the database is
-busy) the queue's next poll takes as before.
+busy) the queue's next look takes as before.
+
+The looks themselves are made here too (:func:`claim_queued`), by this process's
+``QueuePoller`` in place of DBOS's queue thread (``_queue_poller``).
 
 On SQLite only: claims there queue on the file's write lock, while on PostgreSQL they
 conflicted with the queue thread's and made sends slower (see ``DurableRuntime.start``).
@@ -84,7 +87,7 @@ def claim_partition(queue: Queue, partition_key: str) -> int:
             # Every send is queued with APP_VERSION, so no version-less one is ever waiting:
             # claiming ours only spares the query of which version is the latest.
             is_latest_version=False)
-    except DBAPIError as exc:  # a lock or a conflict: the queue's next poll claims it
+    except DBAPIError as exc:  # a lock or a conflict: the queue's next look claims it
         _log.debug("queue.claim_now_skipped", partition=partition_key, error=str(exc))
         return 0
     if not claimed:

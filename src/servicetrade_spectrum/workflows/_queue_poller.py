@@ -30,9 +30,21 @@ from servicetrade_spectrum.logs import get_logger
 from servicetrade_spectrum.workflows._claim_now import claim_queued
 from servicetrade_spectrum.workflows._queue_signal import SendQueuedWatch
 
-__all__ = ["QueuePoller"]
+__all__ = ["QueuePoller", "tell_here"]
 
 _log = get_logger(__name__)
+
+_running_here: QueuePoller | None = None
+"""The poller of this process, while one runs."""
+
+
+def tell_here() -> None:
+    """A send was queued: tell this process's poller, if it runs one, without waiting for
+    the signal to come round (on PostgreSQL a notice sent before its listener has connected
+    would be lost)."""
+    poller = _running_here
+    if poller is not None:
+        poller.tell()
 
 
 class QueuePoller:
@@ -54,10 +66,12 @@ class QueuePoller:
         self._thread: threading.Thread | None = None
 
     def start(self) -> QueuePoller:
+        global _running_here
         self._watch = SendQueuedWatch(self._database_url, self._engine, self.tell)
         self._thread = threading.Thread(target=self._run, name="st-spectrum-queue",
                                         daemon=True)
         self._thread.start()
+        _running_here = self
         return self
 
     def tell(self) -> None:
@@ -88,6 +102,9 @@ class QueuePoller:
             return True
 
     def stop(self) -> None:
+        global _running_here
+        if _running_here is self:
+            _running_here = None
         self._stop.set()
         self._told.set()
         if self._thread is not None:

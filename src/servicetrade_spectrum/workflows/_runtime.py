@@ -38,7 +38,7 @@ from servicetrade_spectrum.sync import SendRequest, SendResult, SendService
 from servicetrade_spectrum.workflows import _send_workflow
 from servicetrade_spectrum.workflows._claim_now import claim_now, listen_here, stop_listening
 from servicetrade_spectrum.workflows._finished_here import ended_here, runs_here, wait_here
-from servicetrade_spectrum.workflows._queue_poller import QueuePoller
+from servicetrade_spectrum.workflows._queue_poller import QueuePoller, tell_here
 from servicetrade_spectrum.workflows._queue_signal import SendQueuedSignal
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
 
@@ -140,6 +140,7 @@ class SendQueue:
 
     def signal_queued(self) -> None:
         """Tell the processes that run the queue that sends were queued."""
+        tell_here()
         self._signal.send()
 
     def _wait_recorded(self, workflow_id: str) -> None:
@@ -222,10 +223,11 @@ class DurableRuntime:
             polling_interval_sec=self.settings.queue_polling_interval,
             on_conflict="always_update")
         if _on_sqlite(self.settings):
-            # SQLite only. On PostgreSQL the claims made on enqueue and the queue thread's
-            # polls conflicted (its claims are REPEATABLE READ, and DBOS backs its polling
+            # SQLite only. On PostgreSQL the claims made on enqueue and DBOS's queue thread's
+            # polls conflicted (its claims are REPEATABLE READ, and DBOS backed its polling
             # off on each serialization failure): event to work order went from p95 476 ms
-            # to 1,052-1,198 ms (bench/event_to_work_order.py), so the poll alone claims.
+            # to 1,052-1,198 ms (bench/event_to_work_order.py). There the poller, told at
+            # once, claims in its own thread.
             listen_here(queue)
         self.poller = QueuePoller(
             queue, interval=self.settings.queue_polling_interval,
