@@ -19,6 +19,7 @@ from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.spectrum import server_key
 from servicetrade_spectrum.store import Store
 from servicetrade_spectrum.store._models import SpectrumSlot
+from servicetrade_spectrum.store._notices import SLOT_RELEASED_CHANNEL
 from servicetrade_spectrum.sync import ClientPool
 from servicetrade_spectrum.sync._spectrum_gate import SharedSpectrumGate
 
@@ -211,7 +212,7 @@ def test_a_call_goes_ahead_under_the_process_limit_when_the_database_is_unreacha
 
 
 def _listeners() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "st-spectrum-slot-notices"]
+    return [t for t in threading.enumerate() if t.name == f"{SLOT_RELEASED_CHANNEL}-notices"]
 
 
 def test_a_pool_sharing_slots_stops_its_gates_listener_when_it_closes(
