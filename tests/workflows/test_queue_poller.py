@@ -18,6 +18,8 @@ from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
 from servicetrade_spectrum.workflows._queue_signal import SendQueuedSignal, SendQueuedWatch
 
+from .conftest import Processes
+
 CONNECTION = "Main"
 
 
@@ -74,3 +76,29 @@ def test_a_send_queued_signal_is_seen_once_on_sqlite(tmp_path: Path) -> None:
     assert watch.look()
     signal.close()
     watch.close()
+
+
+def test_a_send_queued_in_another_process_starts_on_its_signal(
+        processes: Processes, send_queue: SendQueue, durable_store: Store,
+        jobs: seed.NotableJobs) -> None:
+    # The worker looks at an empty queue once a minute: only the signal (PostgreSQL's notice,
+    # SQLite's marker file) can start a send queued by this process sooner.
+    worker = processes.start("worker", env={"ST_SPECTRUM_QUEUE_IDLE_POLLING_INTERVAL": "60"})
+    worker.wait_for_output(r"running sends until stopped")
+    time.sleep(1.0)  # past its first look, made at start, and its listener connected
+    connection_id = durable_store.connection(CONNECTION).id
+    started = time.monotonic()
+    handle = send_queue.enqueue(SendRequest(jobs.ready, CONNECTION, "test", "pytest"),
+                                connection_id)
+    assert send_queue.result(handle).status == "sent"
+    assert time.monotonic() - started < 30
+
+
+def test_a_signal_that_cannot_be_written_does_not_fail_the_send(tmp_path: Path) -> None:
+    # The queued send is in the database already: a marker file that cannot be written only
+    # leaves it to the queue's seldom look.
+    url = f"sqlite:///{tmp_path / 'missing-folder' / 'signal.db'}"
+    signal = SendQueuedSignal(url)
+    signal.send()
+    assert not (tmp_path / "missing-folder").exists()
+    signal.close()

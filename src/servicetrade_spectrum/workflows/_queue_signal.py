@@ -60,13 +60,22 @@ class SendQueuedSignal:
         self._lock = threading.Lock()
 
     def send(self) -> None:
-        try:
-            if self._marker is not None:
+        if self._marker is not None:
+            try:
                 self._touch(self._marker)
-            elif not _on_sqlite(self._url):
+            except OSError as exc:
+                _log.warning("queue.signal_failed", marker=str(self._marker), error=str(exc),
+                             fix="make the database's folder writable by this process: "
+                                 "until then a send queued here may wait up to "
+                                 "queue_idle_polling_interval to start")
+        elif not _on_sqlite(self._url):
+            try:
                 notify(self._postgres(), SEND_QUEUED_CHANNEL)
-        except (OSError, SQLAlchemyError) as exc:
-            _log.warning("queue.signal_failed", error=f"{type(exc).__name__}: {exc}")
+            except SQLAlchemyError as exc:
+                _log.warning("queue.signal_failed", channel=SEND_QUEUED_CHANNEL,
+                             error=f"{type(exc).__name__}: {exc}",
+                             fix="the send is queued; it starts at the queue's next look, "
+                                 "within queue_idle_polling_interval")
 
     @staticmethod
     def _touch(marker: Path) -> None:
