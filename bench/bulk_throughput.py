@@ -117,6 +117,8 @@ def main() -> None:
     print(f"at Spectrum during the run: {stats['handled']} calls, {held * 1000:.1f} ms each "
           f"on average (alone {one_call * 1000:.1f} ms), "
           f"{stats['handled_seconds'] / span:.2f} of {CONCURRENCY} in flight on average")
+    print("of the bound in each tenth of the run (a run slowing down as the tables grow): "
+          + " ".join(f"{share:.0%}" for share in by_tenth(calls, bound)))
     print("| database | process | jobs | time (s) | sends/s | of the bound | CPU (s) "
           "| peak RSS (MB) | RSS at 10% / 50% / 100% of the jobs (MB) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -125,6 +127,16 @@ def main() -> None:
         print(f"| {database} | {process.name} (of {len(processes)}) | {len(calls)} | "
               f"{span:.0f} | {throughput:.1f} | {throughput / bound:.0%} | {cpu:.0f} | "
               f"{process.peak_rss_mb:.0f} | {at[0]:.0f} / {at[1]:.0f} / {at[2]:.0f} |")
+
+
+def by_tenth(calls: list[float], bound: float) -> list[float]:
+    """Throughput against the bound over each tenth of the calls, in order."""
+    shares = []
+    for tenth in range(10):
+        first, last = len(calls) * tenth // 10, len(calls) * (tenth + 1) // 10 - 1
+        if last > first and calls[last] > calls[first]:
+            shares.append((last - first) / (calls[last] - calls[first]) / bound)
+    return shares
 
 
 def run_bulk(env: dict[str, str], connection: str, ids_file: Path, store: Store,

@@ -24,6 +24,7 @@ partition full anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 from dbos import Queue
 from dbos._core import execute_dequeued_workflow
@@ -33,7 +34,8 @@ from sqlalchemy.exc import DBAPIError
 
 from servicetrade_spectrum.logs import get_logger
 
-__all__ = ["claim_now", "claim_partition", "claim_queued", "listen_here", "stop_listening"]
+__all__ = ["Claim", "claim_now", "claim_partition", "claim_queued", "listen_here",
+           "queued_partitions", "stop_listening"]
 
 _log = get_logger(__name__)
 
@@ -59,28 +61,40 @@ def claim_now(partition_key: str) -> int:
     queue = _queue
     if queue is None:
         return 0
-    return claim_partition(queue, partition_key)
+    return claim_partition(queue, partition_key).started
 
 
-def claim_queued(queue: Queue) -> bool:
-    """One look at the whole queue, as DBOS's queue thread makes it: claim and start in each
-    partition as many queued sends as it has room for, partitions in random order (so that
-    none starves). True when sends were found queued: some may still wait for room."""
-    partitions = _get_dbos_instance()._sys_db.get_queue_partitions(queue.name)
+def queued_partitions(queue: Queue) -> list[str]:
+    """The partitions of ``queue`` that hold queued sends. One query, but not a cheap one
+    while thousands are queued (issue 7's bulk on PostgreSQL: 9 ms of the server's CPU)."""
+    return _get_dbos_instance()._sys_db.get_queue_partitions(queue.name)
+
+
+def claim_queued(queue: Queue, partitions: list[str]) -> list[str]:
+    """One look at ``partitions``, as DBOS's queue thread makes it: claim and start in each
+    as many queued sends as it has room for, in random order (so that none starves).
+    Returns the partitions that may still hold queued sends (full, or not looked at)."""
+    partitions = list(partitions)
     random.shuffle(partitions)
-    for partition_key in partitions:
-        claim_partition(queue, partition_key)
-    return bool(partitions)
+    return [partition_key for partition_key in partitions
+            if claim_partition(queue, partition_key).more_queued]
 
 
-def claim_partition(queue: Queue, partition_key: str) -> int:
-    """Claim and start the queued sends of one partition that it has room for; return how
-    many were started here."""
+@dataclass(frozen=True)
+class Claim:
+    started: int
+    """Sends claimed and started here."""
+    more_queued: bool
+    """The partition may still hold queued sends: it was full, or the claim could not look."""
+
+
+def claim_partition(queue: Queue, partition_key: str) -> Claim:
+    """Claim and start the queued sends of one partition that it has room for."""
     dbos = _get_dbos_instance()
     running = dbos._active_workflows_set
     owner = generate_uuid()
     try:
-        claimed, _ = dbos._sys_db.start_queued_workflows(
+        claimed, stopped_by = dbos._sys_db.start_queued_workflows(
             queue, GlobalParams.executor_id, GlobalParams.app_version, partition_key,
             running.count_for_queue(queue.name),
             running.count_for_partition(queue.name, partition_key), owner_xid=owner,
@@ -89,9 +103,13 @@ def claim_partition(queue: Queue, partition_key: str) -> int:
             is_latest_version=False)
     except DBAPIError as exc:  # a lock or a conflict: the queue's next look claims it
         _log.debug("queue.claim_now_skipped", partition=partition_key, error=str(exc))
-        return 0
+        return Claim(0, more_queued=True)
+    # No room stops a claim with a reason; a claim that found fewer queued than it had room
+    # for stops without one. One that filled its room exactly also stops without one, and
+    # more may be queued: its next claim finds out.
+    more_queued = stopped_by is not None or bool(claimed)
     if not claimed:
-        return 0
+        return Claim(0, more_queued)
     statuses = {s["workflow_uuid"]: s for s in dbos._sys_db.get_workflow_statuses(claimed)}
     for workflow_id in claimed:
         try:
@@ -100,4 +118,4 @@ def claim_partition(queue: Queue, partition_key: str) -> int:
                 execute_dequeued_workflow(dbos, status, owner)
         except Exception as exc:  # as the queue thread does: log; recovery takes it over
             _log.error("queue.claim_now_failed", workflow=workflow_id, error=str(exc))
-    return len(claimed)
+    return Claim(len(claimed), more_queued)
