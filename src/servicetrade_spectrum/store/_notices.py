@@ -31,7 +31,7 @@ from sqlalchemy import Engine, bindparam, func, select
 
 from servicetrade_spectrum.logs import get_logger
 
-__all__ = ["SLOT_RELEASED_CHANNEL", "NoticeListener", "notify"]
+__all__ = ["NOTIFY", "SLOT_RELEASED_CHANNEL", "NoticeListener", "notify"]
 
 _log = get_logger(__name__)
 
@@ -39,13 +39,14 @@ SLOT_RELEASED_CHANNEL = "st_spectrum_slot_released"
 _LOOK_EVERY_SECONDS = 1.0
 """How often the listener looks up from waiting, to notice it is being closed."""
 _RECONNECT_SECONDS = 1.0
-_NOTIFY = select(func.pg_notify(bindparam("channel"), bindparam("payload")))
+NOTIFY = select(func.pg_notify(bindparam("channel"), bindparam("payload")))
+"""A notice on ``channel``, sent when the transaction that runs it commits."""
 
 
 def notify(engine: Engine, channel: str, payload: str = "") -> None:
     """Send a notice on ``channel``, in a transaction of its own (PostgreSQL only)."""
     with engine.begin() as connection:
-        connection.execute(_NOTIFY, {"channel": channel, "payload": payload})
+        connection.execute(NOTIFY, {"channel": channel, "payload": payload})
 
 
 class NoticeListener:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, Update, bindparam, delete, insert, or_, select, update
 
 from servicetrade_spectrum.store._models import (
     Account,
@@ -33,7 +33,6 @@ __all__ = [
     "INSERT_ATTEMPT",
     "INSERT_LOCK",
     "LAST_SENT_SOURCE_FIELDS",
-    "NOTIFY_SLOT_RELEASED",
     "RELEASE_SPECTRUM_SLOT",
     "SPECTRUM_SLOTS",
     "TAKE_SPECTRUM_SLOT",
@@ -98,5 +97,3 @@ RELEASE_SPECTRUM_SLOT = (
     .where(_slots.c.server == bindparam("server_"), _slots.c.slot == bindparam("slot_"),
            _slots.c.holder == bindparam("holder_"))
     .values(holder=""))
-NOTIFY_SLOT_RELEASED = select(func.pg_notify(bindparam("channel"), bindparam("server_")))
-"""PostgreSQL only: wake the processes waiting for a slot (see ``_notices``)."""

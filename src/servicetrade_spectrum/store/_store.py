@@ -32,7 +32,7 @@ from servicetrade_spectrum.store._models import (
     WebhookMessage,
 )
 from servicetrade_spectrum.store._models import Rule as RuleRow
-from servicetrade_spectrum.store._notices import SLOT_RELEASED_CHANNEL, NoticeListener
+from servicetrade_spectrum.store._notices import NOTIFY, SLOT_RELEASED_CHANNEL, NoticeListener
 from servicetrade_spectrum.store._records import (
     AccountConfig,
     AttemptProgress,
@@ -757,8 +757,8 @@ class Store:
             released = conn.execute(sent.RELEASE_SPECTRUM_SLOT,
                                     {"server_": server, "slot_": slot, "holder_": holder})
             if released.rowcount == 1 and self.engine.dialect.name == "postgresql":
-                conn.execute(sent.NOTIFY_SLOT_RELEASED,
-                             {"channel": SLOT_RELEASED_CHANNEL, "server_": server})
+                # Sent at commit, once the slot is free: wakes the processes waiting for one.
+                conn.execute(NOTIFY, {"channel": SLOT_RELEASED_CHANNEL, "payload": server})
 
     def listen_for_released_slots(self, on_release: Callable[[str], None]
                                   ) -> NoticeListener | None:
