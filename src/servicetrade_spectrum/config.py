@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
 
+    @property
+    def effective_queue_idle_polling_interval(self) -> float:
+        """An empty queue is never looked at more often than a busy one."""
+        return max(self.queue_polling_interval, self.queue_idle_polling_interval)
+
     @cached_property
     def effective_database_url(self) -> str:
         if self.database_url:

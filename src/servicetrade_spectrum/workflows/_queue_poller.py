@@ -59,7 +59,7 @@ class QueuePoller:
                  database_url: str, engine: Engine) -> None:
         self.queue = queue
         self.interval = interval
-        self.idle_interval = max(interval, idle_interval)
+        self.idle_interval = idle_interval
         self.looks = 0
         """Looks made so far (each one a few transactions)."""
         self._database_url = database_url

@@ -92,7 +92,7 @@ class SendQueue:
             kwargs["dbos_system_schema"] = schema
         self._client = DBOSClient(**kwargs)
         self._poll = settings.queue_polling_interval
-        self._idle_poll = max(settings.queue_polling_interval, settings.queue_idle_polling_interval)
+        self._idle_poll = settings.effective_queue_idle_polling_interval
         self._signal = SendQueuedSignal(settings.effective_database_url)
 
     @staticmethod
@@ -231,7 +231,7 @@ class DurableRuntime:
             listen_here(queue)
         self.poller = QueuePoller(
             queue, interval=self.settings.queue_polling_interval,
-            idle_interval=self.settings.queue_idle_polling_interval,
+            idle_interval=self.settings.effective_queue_idle_polling_interval,
             database_url=self.settings.effective_database_url, engine=self.store.engine).start()
         self.reap()
         self._thread = threading.Thread(target=self._keep_alive, name="st-spectrum-heartbeat",
