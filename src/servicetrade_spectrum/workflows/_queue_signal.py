@@ -42,10 +42,10 @@ def _on_sqlite(database_url: str) -> bool:
 
 
 def _marker(database_url: str) -> Path | None:
-    """The file whose modification time says when a send was last queued (SQLite only;
-    None for a database kept in memory)."""
+    """The file whose modification time says when a send was last queued: SQLite only, None
+    for PostgreSQL and for a database kept in memory."""
     database = make_url(database_url).database
-    if not database or database == ":memory:":
+    if not _on_sqlite(database_url) or not database or database == ":memory:":
         return None
     return Path(f"{database}-queued")
 
@@ -55,7 +55,8 @@ class SendQueuedSignal:
 
     def __init__(self, database_url: str) -> None:
         self._url = database_url
-        self._marker = _marker(database_url) if _on_sqlite(database_url) else None
+        self._postgres_notices = not _on_sqlite(database_url)
+        self._marker = _marker(database_url)
         self._engine: Engine | None = None
         self._lock = threading.Lock()
 
@@ -68,7 +69,7 @@ class SendQueuedSignal:
                              fix="make the database's folder writable by this process: "
                                  "until then a send queued here may wait up to "
                                  "queue_idle_polling_interval to start")
-        elif not _on_sqlite(self._url):
+        elif self._postgres_notices:
             try:
                 notify(self._postgres(), SEND_QUEUED_CHANNEL)
             except SQLAlchemyError as exc:
@@ -108,7 +109,7 @@ class SendQueuedWatch:
 
     def __init__(self, database_url: str, engine: Engine,
                  on_queued: Callable[[], None]) -> None:
-        self._marker = _marker(database_url) if _on_sqlite(database_url) else None
+        self._marker = _marker(database_url)
         self._seen = self._queued_at()
         self._listener = (None if _on_sqlite(database_url) else
                           NoticeListener(engine, SEND_QUEUED_CHANNEL, lambda _: on_queued()))
