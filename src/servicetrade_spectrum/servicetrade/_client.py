@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import quote
@@ -32,6 +31,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from servicetrade_spectrum import __version__
+from servicetrade_spectrum._http import CookielessClient
 from servicetrade_spectrum.logs import get_logger
 from servicetrade_spectrum.retry import RetryPolicy, retry_call
 from servicetrade_spectrum.servicetrade._auth import (
@@ -113,12 +113,11 @@ class ServiceTradeClient:
         self.base_url = base_url.rstrip("/")
         self._retry = retry if retry is not None else RetryPolicy()
         self._sleep = sleep
-        # A jar that refuses every cookie: the session cookie is sent explicitly per request,
-        # so that a re-login by one thread cannot mix with another thread's stale cookie.
-        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-        self._http = httpx.Client(transport=transport, timeout=timeout, cookies=no_cookies,
-                                  headers={"User-Agent": f"st-spectrum/{__version__}",
-                                           "Accept": "application/json"})
+        # No cookies kept: the session cookie is sent explicitly per request, so that a
+        # re-login by one thread cannot mix with another thread's stale cookie.
+        self._http = CookielessClient(transport=transport, timeout=timeout,
+                                      headers={"User-Agent": f"st-spectrum/{__version__}",
+                                               "Accept": "application/json"})
         self._auth: Authenticator = make_authenticator(self._http, self.base_url, auth)
         self._reader_pool: ThreadPoolExecutor | None = None
         self._readers_lock = threading.Lock()

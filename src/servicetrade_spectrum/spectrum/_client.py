@@ -18,6 +18,7 @@ from types import TracebackType
 
 import httpx
 
+from servicetrade_spectrum._http import CookielessClient
 from servicetrade_spectrum.retry import RetryPolicy, retry_call
 from servicetrade_spectrum.spectrum._auth import (
     ClientCredentials,
@@ -99,7 +100,7 @@ class SpectrumClient:
         self._retry = retry or RetryPolicy.no_retries()
         self._sleep = sleep
         self._timeout = timeout
-        self._http = httpx.Client(transport=transport, timeout=timeout)
+        self._http = CookielessClient(transport=transport, timeout=timeout)
         base = self.ws_url[: -len("/ws")] if self.ws_url.endswith("/ws") else self.ws_url
         self._tokens = (TokenProvider(base, credentials, self._http)
                         if credentials is not None else None)

@@ -1,0 +1,41 @@
+"""The HTTP client both adapters build on: httpx's, keeping no cookies.
+
+Neither API needs the client to keep cookies: Spectrum's SDX sets none, and ServiceTrade's
+session cookie is sent explicitly with each request (``servicetrade._auth``), so that one
+thread's re-login cannot mix with another thread's stale cookie. An ``httpx.Client`` still
+parses every response for cookies to keep (it builds a ``urllib`` request for its cookie jar
+each time), even with a jar that refuses them all: 40-70 us of CPU a request on loopback, a
+tenth of the client's share (issue 7, ``docs/benchmarks.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import httpx
+
+__all__ = ["CookielessClient"]
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies that are never kept: a response's ``Set-Cookie`` is not even read."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set(self, name: str, value: str, domain: str = "", path: str = "/") -> NoReturn:
+        raise TypeError("this HTTP client keeps no cookies: send them as a Cookie header")
+
+
+class CookielessClient(httpx.Client):
+    """An ``httpx.Client`` whose cookie store is always empty (see the module's docstring)."""
+
+    _no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> NoReturn:
+        raise TypeError("this HTTP client keeps no cookies: send them as a Cookie header")
