@@ -13,7 +13,7 @@ wins: change the table here and nothing else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
@@ -69,10 +69,11 @@ class Layout:
     elements: tuple[Element, ...]
     kind: str = "put"
     """``put`` services answer error rows; ``get`` services answer data rows."""
+    names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The elements' names, in order (kept: every call of the service reads them)."""
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(e.name for e in self.elements)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(e.name for e in self.elements))
 
     def element(self, name: str) -> Element:
         for element in self.elements:
