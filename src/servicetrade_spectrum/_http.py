@@ -4,8 +4,8 @@ Neither API needs the client to keep cookies: Spectrum's SDX sets none, and Serv
 session cookie is sent explicitly with each request (``servicetrade._auth``), so that one
 thread's re-login cannot mix with another thread's stale cookie. An ``httpx.Client`` still
 parses every response for cookies to keep (it builds a ``urllib`` request for its cookie jar
-each time), even with a jar that refuses them all: 40-70 us of CPU a request on loopback, a
-tenth of the client's share (issue 7, ``docs/benchmarks.md``).
+each time), even with a jar that refuses them all: 26-55 us of CPU a request on loopback,
+6-12% of the client's share (issue 7, ``bench/http_client.py``).
 """
 
 from __future__ import annotations
