@@ -5,8 +5,9 @@ woken: a send queued by the web app of the same ``serve`` waited half a poll on 
 a whole one (issue 7: at the 20 ms polling of the time, 20 of the 30 ms a re-send may spend
 above its floor; polling is 50 ms now that single sends do not wait for it).
 So when this process runs the send queue, queuing a single send also claims its partition
-right away, by the same DBOS calls the queue thread makes for one partition: the same
-transaction claims it, under the same partition limit, and the same dispatch runs it. Nothing
+right away, as the queue thread claims one partition: the same transaction claims it (made
+from statements prepared once, :mod:`._partition_claim`), under the same partition limit,
+and the same dispatch runs it. Nothing
 else changes: deduplication, durability and recovery are the queue's, and whatever this
 claim does not take (the partition is full, another worker holds its rows, the database is
 busy) the queue's next look takes as before.
@@ -24,15 +25,18 @@ partition full anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 
-from dbos import Queue
+from dbos import DBOS, Queue
 from dbos._core import execute_dequeued_workflow
 from dbos._dbos import _get_dbos_instance
+from dbos._sys_db import WorkflowStatusInternal
 from dbos._utils import GlobalParams, generate_uuid
 from sqlalchemy.exc import DBAPIError
 
 from servicetrade_spectrum.logs import get_logger
+from servicetrade_spectrum.workflows._partition_claim import PartitionClaim, claim_for
 
 __all__ = ["Claim", "claim_now", "claim_partition", "claim_queued", "listen_here",
            "queued_partitions", "stop_listening"]
@@ -91,31 +95,48 @@ class Claim:
 def claim_partition(queue: Queue, partition_key: str) -> Claim:
     """Claim and start the queued sends of one partition that it has room for."""
     dbos = _get_dbos_instance()
-    running = dbos._active_workflows_set
     owner = generate_uuid()
     try:
-        claimed, stopped_by = dbos._sys_db.start_queued_workflows(
-            queue, GlobalParams.executor_id, GlobalParams.app_version, partition_key,
-            running.count_for_queue(queue.name),
-            running.count_for_partition(queue.name, partition_key), owner_xid=owner,
-            # Every send is queued with APP_VERSION, so no version-less one is ever waiting:
-            # claiming ours only spares the query of which version is the latest.
-            is_latest_version=False)
+        statuses, stopped_by = _claim(dbos, queue, partition_key, owner)
     except DBAPIError as exc:  # a lock or a conflict: the queue's next look claims it
         _log.debug("queue.claim_now_skipped", partition=partition_key, error=str(exc))
         return Claim(0, more_queued=True)
     # No room stops a claim with a reason; a claim that found fewer queued than it had room
     # for stops without one. One that filled its room exactly also stops without one, and
     # more may be queued: its next claim finds out.
-    more_queued = stopped_by is not None or bool(claimed)
-    if not claimed:
-        return Claim(0, more_queued)
-    statuses = {s["workflow_uuid"]: s for s in dbos._sys_db.get_workflow_statuses(claimed)}
-    for workflow_id in claimed:
+    more_queued = stopped_by is not None or bool(statuses)
+    for status in statuses:
         try:
-            status = statuses.get(workflow_id) or dbos._sys_db.get_workflow_status(workflow_id)
-            if status is not None:
-                execute_dequeued_workflow(dbos, status, owner)
+            execute_dequeued_workflow(dbos, status, owner)
         except Exception as exc:  # as the queue thread does: log; recovery takes it over
-            _log.error("queue.claim_now_failed", workflow=workflow_id, error=str(exc))
-    return Claim(len(claimed), more_queued)
+            _log.error("queue.claim_now_failed", workflow=status["workflow_uuid"],
+                       error=str(exc))
+    return Claim(len(statuses), more_queued)
+
+
+_prepared: dict[tuple[int, str], PartitionClaim | None] = {}
+"""(system database, queue) -> its prepared claim, or None where DBOS's own must be made."""
+
+
+def _claim(dbos: DBOS, queue: Queue, partition_key: str, owner: str
+           ) -> tuple[list[WorkflowStatusInternal], str | None]:
+    """The statuses of the sends claimed (in queue order), and the limit that stopped it."""
+    sys_db = dbos._sys_db
+    key = (id(sys_db), queue.name)
+    if key not in _prepared:
+        _prepared.clear()  # a new DBOS launch: the old one's statements are of no use
+        _prepared[key] = claim_for(sys_db, queue)
+    prepared = _prepared[key]
+    if prepared is not None:
+        return prepared.claim(partition_key, executor_id=GlobalParams.executor_id,
+                              app_version=GlobalParams.app_version, owner_xid=owner,
+                              start_ms=int(time.time() * 1000))
+    running = dbos._active_workflows_set
+    claimed, stopped_by = sys_db.start_queued_workflows(
+        queue, GlobalParams.executor_id, GlobalParams.app_version, partition_key,
+        running.count_for_queue(queue.name),
+        running.count_for_partition(queue.name, partition_key), owner_xid=owner,
+        # Every send is queued with APP_VERSION, so no version-less one is ever waiting:
+        # claiming ours only spares the query of which version is the latest.
+        is_latest_version=False)
+    return sys_db.get_workflow_statuses(claimed) if claimed else [], stopped_by

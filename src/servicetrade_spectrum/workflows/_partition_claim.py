@@ -1,0 +1,173 @@
+"""DBOS's claim of a partition's queued sends, in statements built once per process.
+
+DBOS's own claim (``SystemDatabase.start_queued_workflows``, then ``get_workflow_statuses``
+for what it claimed) builds its SQL expressions anew at every call, for every kind of queue
+DBOS supports. Issue 7's profile of a durable send: that building took 4.5 ms of CPU a claim,
+more than half of what the send's own reads and writes took, and the database's share of it
+was under a tenth. A bulk run makes about one claim per send, in each of its processes.
+
+So the claim is made here, for the one kind of queue this product has (a partition
+concurrency limit and nothing else), with statements built when the queue starts and run with
+new parameters each time. It is DBOS 3.4's claim for that kind, statement for statement:
+
+1. in one transaction (REPEATABLE READ on PostgreSQL, as DBOS's; SQLite's is IMMEDIATE):
+   count the partition's running sends; if the partition has no room, stop;
+2. select up to that many of its queued sends of our version, oldest first (``FOR UPDATE
+   NOWAIT`` on PostgreSQL: a claim that meets another's locks fails, and the next look
+   claims);
+3. mark them PENDING for this executor, with DBOS's bookkeeping (owner, start time,
+   dispatch count, deadline), returning the ones it flipped;
+4. read their statuses back, in the same transaction, in DBOS's status format.
+
+A queue of any other kind, or a sharded DBOS database, gets DBOS's own claim
+(:func:`claim_for`). ``tests/workflows/test_partition_claim.py`` claims the same queued
+sends both ways and fails if the rows or statuses they leave ever differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from dbos import Queue
+from dbos._sys_db import SystemDatabase, WorkflowStatusInternal
+
+__all__ = ["PartitionClaim", "claim_for"]
+
+_MAX_BIGINT = 2**63 - 1
+_ENQUEUED = "ENQUEUED"
+_PENDING = "PENDING"
+
+
+def claim_for(sys_db: SystemDatabase, queue: Queue) -> PartitionClaim | None:
+    """The prepared claim for ``queue``, or None when only DBOS's own claim fits it."""
+    only_partition_limit = (
+        queue._partition_concurrency is not None and queue._concurrency is None
+        and queue._worker_concurrency is None and queue._partition_worker_concurrency is None
+        and queue._limiter is None and queue._partition_limiter is None)
+    if not only_partition_limit or sys_db.sharded:
+        return None
+    return PartitionClaim(sys_db, queue)
+
+
+class PartitionClaim:
+    """The claim of one partitioned queue's sends, its statements built once."""
+
+    def __init__(self, sys_db: SystemDatabase, queue: Queue) -> None:
+        assert queue._partition_concurrency is not None
+        self.limit: int = queue._partition_concurrency
+        self._engine = sys_db.engine
+        self._isolation = ("REPEATABLE READ" if sys_db.engine.dialect.name == "postgresql"
+                           else None)
+        self._app_name = sys_db.app_name
+        ws, inputs = sys_db.tables.workflow_status, sys_db.tables.workflow_input
+        # The SQLite planner needs the in-flight partial indexes' predicate spelled out.
+        in_flight = sys_db._in_flight_status_prover()
+        ours = sa.and_(
+            ws.c.queue_name == queue.name,
+            ws.c.queue_partition_key == sa.bindparam("partition"),
+            sys_db._name_filter(ws.c.application_name, sys_db.app_name))
+        self._running = (sa.select(sa.func.count()).select_from(ws)
+                         .where(ours, ws.c.status == _PENDING, in_flight))
+        self._queued = (
+            sa.select(ws.c.workflow_uuid)
+            .where(ours, ws.c.status == _ENQUEUED, in_flight,
+                   ws.c.application_version == sa.bindparam("version"))
+            .with_for_update(nowait=True)
+            .order_by(ws.c.priority.asc(), ws.c.created_at.asc())
+            .limit(sa.bindparam("room", type_=sa.Integer)))
+        now_ms = sys_db._now_ms_sql()
+        start_ms = sa.bindparam("start_ms", type_=sa.BigInteger)
+        self._flip = (
+            ws.update()
+            .where(ws.c.workflow_uuid.in_(sa.bindparam("ids", expanding=True)),
+                   ws.c.status == _ENQUEUED,
+                   sys_db._name_filter(ws.c.application_name, sys_db.app_name))
+            .values(
+                status=_PENDING, owner_xid=sa.bindparam("owner"),
+                application_version=sa.bindparam("claim_version"),
+                executor_id=sa.bindparam("executor"), application_name=sys_db.app_name,
+                started_at_epoch_ms=now_ms, rate_limited=False,
+                recovery_attempts=ws.c.recovery_attempts + 1, updated_at=now_ms,
+                # A timeout set at enqueue becomes a deadline at dispatch, as DBOS sets it.
+                workflow_deadline_epoch_ms=sa.case(
+                    (sa.and_(ws.c.workflow_timeout_ms.isnot(None),
+                             ws.c.workflow_deadline_epoch_ms.is_(None)),
+                     sa.case((ws.c.workflow_timeout_ms
+                              > sa.bindparam("latest_start_ms", type_=sa.BigInteger),
+                              _MAX_BIGINT),
+                             else_=start_ms + ws.c.workflow_timeout_ms)),
+                    else_=ws.c.workflow_deadline_epoch_ms))
+            .returning(ws.c.workflow_uuid))
+        self._statuses = (
+            sa.select(
+                ws.c.workflow_uuid, ws.c.status, ws.c.name, ws.c.recovery_attempts,
+                ws.c.config_name, ws.c.class_name, ws.c.authenticated_user,
+                ws.c.authenticated_roles, ws.c.assumed_role, ws.c.queue_name,
+                ws.c.executor_id, ws.c.created_at, ws.c.updated_at,
+                ws.c.application_version, ws.c.application_id,
+                ws.c.workflow_deadline_epoch_ms, ws.c.workflow_timeout_ms,
+                ws.c.deduplication_id, ws.c.priority,
+                sa.func.coalesce(inputs.c.inputs, ws.c.inputs).label("inputs"),
+                ws.c.queue_partition_key, ws.c.forked_from, ws.c.parent_workflow_id,
+                ws.c.started_at_epoch_ms, ws.c.serialization, ws.c.delay_until_epoch_ms,
+                ws.c.attributes, ws.c.schedule_name, ws.c.debounce_deadline_epoch_ms,
+                ws.c.is_debounced, ws.c.application_name)
+            .select_from(ws.outerjoin(inputs, ws.c.workflow_uuid == inputs.c.workflow_uuid))
+            .where(ws.c.workflow_uuid.in_(sa.bindparam("ids", expanding=True))))
+
+    def claim(self, partition_key: str, *, executor_id: str, app_version: str, owner_xid: str,
+              start_ms: int) -> tuple[list[WorkflowStatusInternal], str | None]:
+        """Claim what the partition has room for. Returns the claimed sends' statuses in
+        queue order, and ``"partition_concurrency"`` when the partition had no room (as
+        DBOS's claim names it). A lock held by another claim raises ``DBAPIError``."""
+        with self._engine.connect() as connection:
+            if self._isolation is not None:
+                connection.execution_options(isolation_level=self._isolation)
+            with connection.begin():
+                running = connection.execute(self._running,
+                                             {"partition": partition_key}).scalar() or 0
+                room = self.limit - running
+                if room <= 0:
+                    return [], "partition_concurrency"
+                queued = [row[0] for row in connection.execute(
+                    self._queued, {"partition": partition_key, "version": app_version,
+                                   "room": room})]
+                if not queued:
+                    return [], None
+                flipped = {row[0] for row in connection.execute(self._flip, {
+                    "ids": queued, "owner": owner_xid, "claim_version": app_version,
+                    "executor": executor_id, "start_ms": start_ms,
+                    "latest_start_ms": _MAX_BIGINT - start_ms})}
+                claimed = [workflow_id for workflow_id in queued if workflow_id in flipped]
+                if not claimed:
+                    return [], None
+                rows = connection.execute(self._statuses, {"ids": claimed}).mappings().all()
+        by_id = {row["workflow_uuid"]: _status(row) for row in rows}
+        return [by_id[workflow_id] for workflow_id in claimed if workflow_id in by_id], None
+
+
+def _status(row: Any) -> WorkflowStatusInternal:
+    """A status row in DBOS's format (``SystemDatabase.get_workflow_statuses``)."""
+    return {
+        "workflow_uuid": row["workflow_uuid"], "status": row["status"], "name": row["name"],
+        "recovery_attempts": row["recovery_attempts"], "config_name": row["config_name"],
+        "class_name": row["class_name"], "authenticated_user": row["authenticated_user"],
+        "authenticated_roles": row["authenticated_roles"],
+        "assumed_role": row["assumed_role"], "queue_name": row["queue_name"],
+        "executor_id": row["executor_id"], "created_at": row["created_at"],
+        "updated_at": row["updated_at"], "app_version": row["application_version"],
+        "app_id": row["application_id"],
+        "workflow_deadline_epoch_ms": row["workflow_deadline_epoch_ms"],
+        "workflow_timeout_ms": row["workflow_timeout_ms"],
+        "deduplication_id": row["deduplication_id"], "priority": row["priority"],
+        "inputs": row["inputs"], "queue_partition_key": row["queue_partition_key"],
+        "forked_from": row["forked_from"], "parent_workflow_id": row["parent_workflow_id"],
+        "started_at_epoch_ms": row["started_at_epoch_ms"],
+        "serialization": row["serialization"],
+        "delay_until_epoch_ms": row["delay_until_epoch_ms"], "attributes": row["attributes"],
+        "schedule_name": row["schedule_name"],
+        "debounce_deadline_epoch_ms": row["debounce_deadline_epoch_ms"],
+        "is_debounced": bool(row["is_debounced"]), "application_name": row["application_name"],
+        "shard_key": None,
+    }
