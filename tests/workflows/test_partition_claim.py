@@ -112,7 +112,8 @@ def test_the_prepared_claim_leaves_the_rows_and_statuses_dbos_claim_leaves(
     # The oldest sends, up to the partition's limit, in queue order; the rest still queued.
     assert [status["workflow_uuid"] for status in ours] == queued["901"][:limit]
     assert theirs_ids == queued["902"][:limit]
-    assert our_stop is None and their_stop is None
+    assert our_stop is None
+    assert their_stop is None
     assert alike(ours) == alike(theirs)  # type: ignore[arg-type]
     assert ours[0]["status"] == "PENDING"
     assert rows(queued["901"][limit:])[0]["status"] == "ENQUEUED"

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-__all__ = ["create_database_engine", "write_promptly"]
+__all__ = ["create_database_engine", "ping_when_idle", "write_promptly"]
 
 _BUSY_TIMEOUT_MS = 30_000
 _PROMPT_RETRY_SECONDS = 0.0005
@@ -24,6 +25,8 @@ _POOL = {"pool_size": 20, "max_overflow": 20}
 """Enough connections for the web app's threads, the send workers and the automation at
 once. With SQLAlchemy's default (5 + 10 overflow) a webhook burst kept opening and closing
 overflow connections (each one re-running the SQLite pragmas), and requests waited for them."""
+IDLE_PING_SECONDS = 5.0
+"""A pooled PostgreSQL connection idle at least this long is pinged before it is used."""
 
 
 def create_database_engine(url: str, **kwargs: Any) -> Engine:
@@ -50,7 +53,43 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **{**_POOL, **kwargs})
+    engine = create_engine(url, **{**_POOL, **kwargs})
+    ping_when_idle(engine, idle_seconds=IDLE_PING_SECONDS)
+    return engine
+
+
+def ping_when_idle(engine: Engine, *, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+    """Ping a pooled connection before use only when it has been idle ``idle_seconds``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: on PostgreSQL a round trip (and
+    psycopg's autocommit switched on and off) before each of the dozen transactions of a
+    send. In issue 7's bulk benchmark that was 7-8% of each process's Python time, and the
+    processes shared 2 cores with PostgreSQL: 3,000 sends ran at 76-84% of the bound with
+    the pings, 89% without them (docs/decisions.md). A connection used a moment ago is
+    alive as surely as one pinged a moment ago; one left idle (a quiet server, a database
+    restarted overnight) is pinged, and replaced when the ping fails. A connection that
+    died within ``idle_seconds`` of its last use fails its statement; SQLAlchemy then
+    reconnects every connection of the pool, as it would after a failed ping.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry,
+                      _proxy: PoolProxiedConnection) -> None:
+        # A new connection has no mark (the mark goes with the connection it was made on).
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # dead: the pool replaces the connection and checks out again
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection failed its ping")
 
 
 @contextmanager

@@ -85,11 +85,16 @@ class SendQueue:
     """Enqueue sends and wait for them, from any process (no DBOS launch needed)."""
 
     def __init__(self, settings: Settings) -> None:
-        kwargs: dict[str, Any] = {"system_database_url": _system_database_url(settings),
-                                  "application_name": APP_NAME}
+        kwargs: dict[str, Any] = {"application_name": APP_NAME}
         schema = _schema(settings)
+        self._client_engine: Engine | None = None
         if schema:
             kwargs["dbos_system_schema"] = schema
+            # Ours, for its pings only after idle (see DurableRuntime._config).
+            self._client_engine = create_database_engine(settings.effective_database_url)
+            kwargs["system_database_engine"] = self._client_engine
+        else:
+            kwargs["system_database_url"] = _system_database_url(settings)
         self._client = DBOSClient(**kwargs)
         self._poll = settings.queue_polling_interval
         self._idle_poll = settings.effective_queue_idle_polling_interval
@@ -176,6 +181,8 @@ class SendQueue:
     def close(self) -> None:
         self._client.destroy()
         self._signal.close()
+        if self._client_engine is not None:
+            self._client_engine.dispose()
 
 
 class DurableRuntime:
@@ -206,9 +213,11 @@ class DurableRuntime:
         schema = _schema(self.settings)
         if schema:
             config["dbos_system_schema"] = schema
-        else:  # SQLite: DBOS's tables share our file; give DBOS our engine and its pragmas
-            self._engine = create_database_engine(self.settings.effective_database_url)
-            config["system_database_engine"] = self._engine
+        # Our engine, not one DBOS makes: on SQLite it has our pragmas (DBOS's tables share
+        # our file); on PostgreSQL it pings a pooled connection only after it sat idle,
+        # not before every transaction (``store.create_database_engine``).
+        self._engine = create_database_engine(self.settings.effective_database_url)
+        config["system_database_engine"] = self._engine
         return config
 
     def start(self) -> DurableRuntime:
