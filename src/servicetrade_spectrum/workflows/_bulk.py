@@ -130,10 +130,12 @@ class _BulkQueue(SendQueue):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self._engine = create_database_engine(settings.effective_database_url)
+        # On PostgreSQL the DBOS client's engine is ours already: one pool, not two.
+        self._engine = (self._client_engine
+                        or create_database_engine(settings.effective_database_url))
 
     def close(self) -> None:
-        super().close()
+        super().close()  # disposes the client's engine, if it is ours
         self._engine.dispose()
 
     def enqueue_chunk(self, requests: Sequence[tuple[SendRequest, str]],
