@@ -7,10 +7,9 @@ above its floor; polling is 50 ms now that single sends do not wait for it).
 So when this process runs the send queue, queuing a single send also claims its partition
 right away, as the queue thread claims one partition: the same transaction claims it (made
 from statements prepared once, :mod:`._partition_claim`), under the same partition limit,
-and the same dispatch runs it. Nothing
-else changes: deduplication, durability and recovery are the queue's, and whatever this
-claim does not take (the partition is full, another worker holds its rows, the database is
-busy) the queue's next look takes as before.
+and the same dispatch runs it. Nothing else changes: deduplication, durability and recovery
+are the queue's, and whatever this claim does not take (the partition is full, another
+worker holds its rows, the database is busy) the queue's next look takes as before.
 
 The looks themselves are made here too (:func:`claim_queued`), by this process's
 ``QueuePoller`` in place of DBOS's queue thread (``_queue_poller``).
@@ -19,7 +18,8 @@ On SQLite only: claims there queue on the file's write lock, while on PostgreSQL
 conflicted with the queue thread's and made sends slower (see ``DurableRuntime.start``).
 Bulk sends do not claim on enqueue: thousands are queued at once, and the poll keeps the
 partition full anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
-``pyproject.toml``); ``tests/workflows/test_durable_send.py`` fails if they change.
+``pyproject.toml``); ``tests/workflows/test_durable_send.py`` and
+``test_partition_claim.py`` fail if they change.
 """
 
 from __future__ import annotations
