@@ -58,7 +58,7 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def ping_when_idle(engine: Engine, *, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+def ping_when_idle(engine: Engine, *, idle_seconds: float) -> None:
     """Ping a pooled connection before use only when it has been idle ``idle_seconds``.
 
     SQLAlchemy's ``pool_pre_ping`` pings at every checkout: on PostgreSQL a round trip (and

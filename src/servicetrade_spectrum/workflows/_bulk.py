@@ -136,7 +136,8 @@ class _BulkQueue(SendQueue):
 
     def close(self) -> None:
         super().close()  # disposes the client's engine, if it is ours
-        self._engine.dispose()
+        if self._engine is not self._client_engine:
+            self._engine.dispose()
 
     def enqueue_chunk(self, requests: Sequence[tuple[SendRequest, str]],
                       connection_id: int) -> dict[str, int]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from dbos import DBOS, Queue
 from dbos._core import execute_dequeued_workflow
 from dbos._dbos import _get_dbos_instance
-from dbos._sys_db import WorkflowStatusInternal
+from dbos._sys_db import SystemDatabase, WorkflowStatusInternal
 from dbos._utils import GlobalParams, generate_uuid
 from sqlalchemy.exc import DBAPIError
 
@@ -114,19 +114,25 @@ def claim_partition(queue: Queue, partition_key: str) -> Claim:
     return Claim(len(statuses), more_queued)
 
 
-_prepared: dict[tuple[int, str], PartitionClaim | None] = {}
-"""(system database, queue) -> its prepared claim, or None where DBOS's own must be made."""
+_prepared: tuple[SystemDatabase, str, PartitionClaim | None] | None = None
+"""The system database and queue of the last claim, and their prepared claim (None where
+DBOS's own must be made). Compared by identity: a new DBOS launch (tests launch one per
+database) has a system database of its own, and the statements of the last one are bound to
+the last one's engine."""
+
+
+def _prepared_claim(sys_db: SystemDatabase, queue: Queue) -> PartitionClaim | None:
+    global _prepared
+    if _prepared is None or _prepared[0] is not sys_db or _prepared[1] != queue.name:
+        _prepared = (sys_db, queue.name, claim_for(sys_db, queue))
+    return _prepared[2]
 
 
 def _claim(dbos: DBOS, queue: Queue, partition_key: str, owner: str
            ) -> tuple[list[WorkflowStatusInternal], str | None]:
     """The statuses of the sends claimed (in queue order), and the limit that stopped it."""
     sys_db = dbos._sys_db
-    key = (id(sys_db), queue.name)
-    if key not in _prepared:
-        _prepared.clear()  # a new DBOS launch: the old one's statements are of no use
-        _prepared[key] = claim_for(sys_db, queue)
-    prepared = _prepared[key]
+    prepared = _prepared_claim(sys_db, queue)
     if prepared is not None:
         return prepared.claim(partition_key, executor_id=GlobalParams.executor_id,
                               app_version=GlobalParams.app_version, owner_xid=owner,
