@@ -7,8 +7,9 @@ more than half of what the send's own reads and writes took, and the database's 
 was under a tenth. A bulk run makes about one claim per send, in each of its processes.
 
 So the claim is made here, for the one kind of queue this product has (a partition
-concurrency limit and nothing else), with statements built when the queue starts and run with
-new parameters each time. It is DBOS 3.4's claim for that kind, statement for statement:
+concurrency limit and nothing else), with statements built when the queue starts, compiled
+once to their driver's SQL (:mod:`._driver_sql`) and run with new parameters each time. It
+is DBOS 3.4's claim for that kind, statement for statement:
 
 1. in one transaction (REPEATABLE READ on PostgreSQL, as DBOS's; SQLite's is IMMEDIATE):
    count the partition's running sends; if the partition has no room, stop;
@@ -31,6 +32,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from dbos import Queue
 from dbos._sys_db import SystemDatabase, WorkflowStatusInternal
+
+from servicetrade_spectrum.workflows._driver_sql import DriverStatement, driver_dialect
 
 __all__ = ["PartitionClaim", "claim_for"]
 
@@ -76,9 +79,9 @@ class PartitionClaim:
         this_app = sys_db._name_filter(ws.c.application_name, sys_db.app_name)
         ours = sa.and_(ws.c.queue_name == queue.name,
                        ws.c.queue_partition_key == sa.bindparam("partition"), this_app)
-        self._running = (sa.select(sa.func.count()).select_from(ws)
-                         .where(ours, ws.c.status == _PENDING, in_flight))
-        self._queued = (
+        running = (sa.select(sa.func.count()).select_from(ws)
+                   .where(ours, ws.c.status == _PENDING, in_flight))
+        queued = (
             sa.select(ws.c.workflow_uuid)
             .where(ours, ws.c.status == _ENQUEUED, in_flight,
                    ws.c.application_version == sa.bindparam("version"))
@@ -87,7 +90,7 @@ class PartitionClaim:
             .limit(sa.bindparam("room", type_=sa.Integer)))
         now_ms = sys_db._now_ms_sql()
         start_ms = sa.bindparam("start_ms", type_=sa.BigInteger)
-        self._flip = (
+        flip = (
             ws.update()
             .where(ws.c.workflow_uuid.in_(sa.bindparam("ids", expanding=True)),
                    ws.c.status == _ENQUEUED, this_app)
@@ -108,11 +111,16 @@ class PartitionClaim:
                     else_=ws.c.workflow_deadline_epoch_ms))
             .returning(ws.c.workflow_uuid))
         # The inputs live in their own table; older rows kept them in the status's own column.
-        self._statuses = (
+        statuses = (
             sa.select(*(sa.func.coalesce(inputs.c.inputs, ws.c.inputs).label(name)
                         if name == "inputs" else ws.c[name] for name in _STATUS_COLUMNS))
             .select_from(ws.outerjoin(inputs, ws.c.workflow_uuid == inputs.c.workflow_uuid))
             .where(ws.c.workflow_uuid.in_(sa.bindparam("ids", expanding=True))))
+        dialect = driver_dialect(self._engine)
+        schemas = self._engine.get_execution_options().get("schema_translate_map")
+        self._running, self._queued, self._flip, self._statuses = (
+            DriverStatement(statement, dialect, schema_translate_map=schemas)
+            for statement in (running, queued, flip, statuses))
 
     def claim(self, partition_key: str, *, executor_id: str, app_version: str, owner_xid: str,
               start_ms: int) -> tuple[list[WorkflowStatusInternal], str | None]:
@@ -123,24 +131,24 @@ class PartitionClaim:
             if self._isolation is not None:
                 connection.execution_options(isolation_level=self._isolation)
             with connection.begin():
-                running = connection.execute(self._running,
-                                             {"partition": partition_key}).scalar() or 0
+                running = self._running.run(connection,
+                                            {"partition": partition_key}).scalar() or 0
                 room = self.limit - running
                 if room <= 0:
                     return [], "partition_concurrency"
-                queued = [row[0] for row in connection.execute(
-                    self._queued, {"partition": partition_key, "version": app_version,
-                                   "room": room})]
+                queued = [row[0] for row in self._queued.run(
+                    connection, {"partition": partition_key, "version": app_version,
+                                 "room": room})]
                 if not queued:
                     return [], None
-                flipped = {row[0] for row in connection.execute(self._flip, {
-                    "ids": queued, "owner": owner_xid, "claim_version": app_version,
+                flipped = {row[0] for row in self._flip.run(connection, {
+                    "owner": owner_xid, "claim_version": app_version,
                     "executor": executor_id, "start_ms": start_ms,
-                    "latest_start_ms": _MAX_BIGINT - start_ms})}
+                    "latest_start_ms": _MAX_BIGINT - start_ms}, expand=("ids", queued))}
                 claimed = [workflow_id for workflow_id in queued if workflow_id in flipped]
                 if not claimed:
                     return [], None
-                rows = connection.execute(self._statuses, {"ids": claimed}).mappings().all()
+                rows = self._statuses.mappings(connection, {}, expand=("ids", claimed))
         by_id = {row["workflow_uuid"]: _status(row) for row in rows}
         return [by_id[workflow_id] for workflow_id in claimed if workflow_id in by_id], None
 

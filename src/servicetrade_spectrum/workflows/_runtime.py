@@ -27,6 +27,7 @@ import uuid
 from typing import Any
 
 from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions
+from dbos._dbos import _get_dbos_instance
 from dbos._error import DBOSNonExistentWorkflowError
 from dbos._outcome import NoResult
 from sqlalchemy import Engine
@@ -41,6 +42,7 @@ from servicetrade_spectrum.workflows._finished_here import ended_here, runs_here
 from servicetrade_spectrum.workflows._queue_poller import QueuePoller, tell_here
 from servicetrade_spectrum.workflows._queue_signal import SendQueuedSignal
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
+from servicetrade_spectrum.workflows._sqlite_system_database import prepare_statements
 
 __all__ = ["APP_NAME", "APP_VERSION", "QUEUE", "DurableRuntime", "SendQueue", "server_running"]
 
@@ -96,6 +98,7 @@ class SendQueue:
         else:
             kwargs["system_database_url"] = _system_database_url(settings)
         self._client = DBOSClient(**kwargs)
+        prepare_statements(self._client._sys_db)  # its enqueue's inserts, on SQLite
         self._poll = settings.queue_polling_interval
         self._idle_poll = settings.effective_queue_idle_polling_interval
         self._signal = SendQueuedSignal(settings.effective_database_url)
@@ -227,6 +230,8 @@ class DurableRuntime:
         DBOS(config=self._config())
         DBOS.listen_queues([])  # the send queue is looked at by self.poller, not by DBOS
         DBOS.launch()
+        # On SQLite, the writes of a send's enqueue and outcome from statements compiled once.
+        prepare_statements(_get_dbos_instance()._sys_db)
         queue = DBOS.register_queue(QUEUE, partition_concurrency=(
             self.settings.spectrum_concurrency * SENDS_PER_SPECTRUM_SLOT),
             polling_interval_sec=self.settings.queue_polling_interval,
