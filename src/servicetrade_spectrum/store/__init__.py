@@ -1,6 +1,7 @@
 """The database: accounts, connections, sync attempts and send locks (SQLAlchemy 2 +
 Alembic, migrations applied on open), with secrets encrypted at rest."""
 
+from servicetrade_spectrum.store._driver_sql import DriverStatement, driver_dialect
 from servicetrade_spectrum.store._engine import create_database_engine
 from servicetrade_spectrum.store._migrations import (
     current_revision,
@@ -39,6 +40,7 @@ __all__ = [
     "BrowserSession",
     "BulkRunRecord",
     "ConnectionConfig",
+    "DriverStatement",
     "HistoryFilter",
     "HistoryPage",
     "NewConnection",
@@ -51,6 +53,7 @@ __all__ = [
     "Users",
     "create_database_engine",
     "current_revision",
+    "driver_dialect",
     "head_revision",
     "load_secret_box",
     "notify",

@@ -115,6 +115,7 @@ class Store:
         self.engine = engine
         self.secrets = secrets
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sent = sent.SendStatements(engine)
         self.users = Users(self.session)
 
     @classmethod
@@ -196,7 +197,8 @@ class Store:
     def connection_and_account(self, name: str) -> tuple[ConnectionConfig, AccountConfig]:
         """The connection and its account, read together (one statement for a send)."""
         with self.engine.connect() as conn:
-            row = conn.execute(sent.CONNECTION_WITH_ACCOUNT, {"name": name}).mappings().first()
+            rows = self._sent.connection_with_account.mappings(conn, {"name": name})
+        row = rows[0] if rows else None
         if row is None:
             raise NotFound(_NO_CONNECTION.format(name=name))
         account = {key.removeprefix(sent.ACCOUNT_PREFIX): value for key, value in row.items()
@@ -311,18 +313,18 @@ class Store:
         fields, the stage), in the same transaction."""
         _check_attempt_columns(values)
         with self.engine.begin() as conn:
-            existing = (conn.execute(sent.ATTEMPT_OF_RUN, {"run_id": run_id}).scalar()
+            existing = (self._sent.attempt_of_run.scalar(conn, {"run_id": run_id})
                         if run_id is not None and not run_is_new else None)
             if existing is not None:
                 changes = {**({"job_number": job_number} if job_number else {}), **values}
                 if changes:
-                    conn.execute(*sent.update_attempt(changes, existing))
+                    self._update_attempt(conn, changes, existing)
                 return int(existing)
             row = {"account_id": connection.account_id, "connection_id": connection.id,
                    "job_id": job_id, "job_number": job_number, "trigger": trigger,
                    "triggered_by": triggered_by, "status": "running", "started_at": _now(),
                    **_NEW_ATTEMPT, "run_id": run_id, **values}
-            return int(conn.execute(sent.INSERT_ATTEMPT, row).scalar_one())
+            return int(self._sent.insert_attempt(row).scalar(conn, row))
 
     def update_attempt(self, attempt_id: int, **values: Any) -> None:
         """Set columns of an attempt; a final status also sets its end and duration. One
@@ -330,8 +332,8 @@ class Store:
         _check_attempt_columns(values)
         with self.engine.begin() as conn:
             if values.get("status") in ("sent", "failed") or not values:
-                started = conn.execute(sent.ATTEMPT_STARTED_AT,
-                                       {"attempt_id": attempt_id}).scalar()
+                started = self._sent.attempt_started_at.scalar(conn,
+                                                               {"attempt_id": attempt_id})
                 if started is None:
                     raise NotFound(f"No sync attempt {attempt_id}.")
                 if not values:
@@ -339,8 +341,7 @@ class Store:
                 finished = _now()
                 values = {**values, "finished_at": finished, "duration_ms": int(
                     (finished - _aware(started)).total_seconds() * 1000)}
-            changed = conn.execute(*sent.update_attempt(values, attempt_id))
-            if changed.rowcount == 0:
+            if self._update_attempt(conn, values, attempt_id) == 0:
                 raise NotFound(f"No sync attempt {attempt_id}.")
 
     def begin_concluding(self, attempt_id: int, **values: Any) -> AttemptProgress:
@@ -349,20 +350,25 @@ class Store:
         columns set with the mark (the Spectrum call's record)."""
         _check_attempt_columns(values)
         with self.engine.begin() as conn:
-            found = conn.execute(sent.ATTEMPT_PROGRESS, {"attempt_id": attempt_id}).first()
-            if found is None:
+            progress = self._sent.attempt_progress.mappings(conn, {"attempt_id": attempt_id})
+            if not progress:
                 raise NotFound(f"No sync attempt {attempt_id}.")
-            if found.status == "running":
-                conn.execute(*sent.update_attempt({**values, "stage": "concluding"},
-                                                  attempt_id))
-                return AttemptProgress(found.status, found.stage, None)
-        return AttemptProgress(found.status, found.stage, self.attempt(attempt_id))
+            status, stage = progress[0]["status"], progress[0]["stage"]
+            if status == "running":
+                self._update_attempt(conn, {**values, "stage": "concluding"}, attempt_id)
+                return AttemptProgress(status, stage, None)
+        return AttemptProgress(status, stage, self.attempt(attempt_id))
+
+    def _update_attempt(self, conn: Any, values: dict[str, Any], attempt_id: int) -> int:
+        """Set ``values`` on one attempt in ``conn``'s transaction; the rows changed."""
+        return int(self._sent.update_attempt(values).run(
+            conn, {**values, "attempt_id_": attempt_id}).rowcount)
 
     def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
         """The attempt durable send ``run_id`` (its workflow ID) recorded, or None while it has
         none (then one query: a send's first run asks it for an earlier run's attempt)."""
         with self.engine.connect() as conn:
-            found = conn.execute(sent.ATTEMPT_OF_RUN, {"run_id": run_id}).scalar()
+            found = self._sent.attempt_of_run.scalar(conn, {"run_id": run_id})
         return None if found is None else self.attempt(int(found))
 
     def attempt(self, attempt_id: int) -> AttemptRecord:
@@ -389,8 +395,8 @@ class Store:
         """The managed fields' values of the job's last successful send on the connection
         (the base of a re-send), or None when it was never sent."""
         with self.engine.connect() as conn:
-            fields = conn.execute(sent.LAST_SENT_SOURCE_FIELDS,
-                                  {"connection_id": connection_id, "job_id": job_id}).scalar()
+            fields = self._sent.last_sent_source_fields.scalar(
+                conn, {"connection_id": connection_id, "job_id": job_id})
         return dict(fields) if fields is not None else None
 
     def recent_failure_kinds(self, connection_id: int, count: int) -> list[str]:
@@ -722,14 +728,14 @@ class Store:
         are held. A slot whose lease ran out (its holder crashed mid-call) counts as free."""
         now = _now()
         with self.engine.begin() as conn:
-            slots = conn.execute(sent.SPECTRUM_SLOTS,
-                                 {"server": server, "limit": limit, "now": now}).all()
+            slots = [(row["slot"], row["free"]) for row in self._sent.spectrum_slots.mappings(
+                conn, {"server": server, "limit": limit, "now": now})]
             # Taken in the same transaction: another process may take a slot seen free here
             # first (the UPDATE then changes no row), so each is tried in turn.
             for slot, free in slots:
                 if not free:
                     continue
-                taken = conn.execute(sent.TAKE_SPECTRUM_SLOT, {
+                taken = self._sent.take_spectrum_slot.run(conn, {
                     "server_": server, "slot_": slot, "now": now, "new_holder": holder,
                     "new_expires_at": now + lease})
                 if taken.rowcount == 1:
@@ -754,8 +760,8 @@ class Store:
     def release_spectrum_slot(self, server: str, slot: int, holder: str) -> None:
         """Give the slot back; on PostgreSQL, tell the processes waiting for one."""
         with self.engine.begin() as conn:
-            released = conn.execute(sent.RELEASE_SPECTRUM_SLOT,
-                                    {"server_": server, "slot_": slot, "holder_": holder})
+            released = self._sent.release_spectrum_slot.run(
+                conn, {"server_": server, "slot_": slot, "holder_": holder})
             if released.rowcount == 1 and self.engine.dialect.name == "postgresql":
                 # Sent at commit, once the slot is free: wakes the processes waiting for one.
                 conn.execute(NOTIFY, {"channel": SLOT_RELEASED_CHANNEL, "payload": server})
@@ -776,14 +782,14 @@ class Store:
         key = {"connection_id": connection_id, "job_id": job_id}
         try:
             with self.engine.begin() as conn:
-                conn.execute(sent.DELETE_EXPIRED_LOCK, {**key, "now": now})
-                conn.execute(sent.INSERT_LOCK, {**key, "holder": holder,
-                                                "expires_at": now + lease})
+                self._sent.delete_expired_lock.run(conn, {**key, "now": now})
+                self._sent.insert_lock.run(conn, {**key, "holder": holder,
+                                                  "expires_at": now + lease})
         except IntegrityError:
             return False
         return True
 
     def unlock_send(self, connection_id: int, job_id: int, holder: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sent.DELETE_LOCK, {"connection_id": connection_id, "job_id": job_id,
-                                            "holder": holder})
+            self._sent.delete_lock.run(conn, {"connection_id": connection_id,
+                                              "job_id": job_id, "holder": holder})

@@ -8,7 +8,7 @@ was under a tenth. A bulk run makes about one claim per send, in each of its pro
 
 So the claim is made here, for the one kind of queue this product has (a partition
 concurrency limit and nothing else), with statements built when the queue starts, compiled
-once to their driver's SQL (:mod:`._driver_sql`) and run with new parameters each time. It
+once to their driver's SQL (``store.DriverStatement``) and run with new parameters each time. It
 is DBOS 3.4's claim for that kind, statement for statement:
 
 1. in one transaction (REPEATABLE READ on PostgreSQL, as DBOS's; SQLite's is IMMEDIATE):
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from dbos import Queue
 from dbos._sys_db import SystemDatabase, WorkflowStatusInternal
 
-from servicetrade_spectrum.workflows._driver_sql import DriverStatement, driver_dialect
+from servicetrade_spectrum.store import DriverStatement, driver_dialect
 
 __all__ = ["PartitionClaim", "claim_for"]
 

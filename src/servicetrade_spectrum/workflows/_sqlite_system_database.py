@@ -12,7 +12,7 @@ own work in them is about a tenth of a millisecond.
 changed, statement for statement the same SQL:
 
 - ``_execute_prepared`` compiles each statement once to driver SQL with named parameters
-  (:mod:`._driver_sql`), as DBOS does on PostgreSQL. It serves the status and input inserts
+  (``store.DriverStatement``), as DBOS does on PostgreSQL. It serves the status and input inserts
   of every enqueue and the output upsert of every outcome;
 - ``_update_workflow_outcome_in_transaction`` runs its status UPDATE through it too, the
   workflow, its new status and its owner as parameters instead of constants.
@@ -33,7 +33,7 @@ from dbos._sys_db import SystemDatabase, WorkflowStatuses
 from dbos._sys_db_sqlite import SQLiteSystemDatabase
 from sqlalchemy.orm import Session
 
-from servicetrade_spectrum.workflows._driver_sql import DriverStatement, driver_dialect
+from servicetrade_spectrum.store import DriverStatement, driver_dialect
 
 __all__ = ["PreparedSQLiteSystemDatabase", "prepare_statements"]
 

@@ -9,8 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from servicetrade_spectrum.config import Settings
-from servicetrade_spectrum.store import create_database_engine
-from servicetrade_spectrum.workflows._driver_sql import DriverStatement, driver_dialect
+from servicetrade_spectrum.store import DriverStatement, create_database_engine, driver_dialect
 
 PLACEHOLDER = "__placeholder_schema__"
 metadata = sa.MetaData(schema=PLACEHOLDER)

@@ -20,7 +20,10 @@ processor. Two differences, both deliberate:
   types, as SQLAlchemy would (SQLite's JSON columns come back as text without them).
 
 An expanding ``IN`` parameter cannot be compiled ahead of its values: a statement with one
-is compiled once per number of values (:meth:`DriverStatement.run` with ``expand``).
+is compiled once per number of values (:meth:`DriverStatement.run` with ``expand``). A
+column default computed in Python (``default=`` / ``onupdate=`` a callable) is SQLAlchemy's to
+fill in at execution, so a statement that would need one is refused at its first run: give
+the column's value instead.
 """
 
 from __future__ import annotations
@@ -104,12 +107,26 @@ class DriverStatement:
                  for (name, process), value in zip(self._results, row, strict=True)}
                 for row in rows]
 
+    def scalar(self, connection: Connection, values: Mapping[str, Any]) -> Any:
+        """:meth:`run`'s first column of its first row (None without one), as its type
+        reads it."""
+        row = self.run(connection, values).first()
+        if row is None:
+            return None
+        process = self._results[0][1] if self._results else None
+        return process(row[0]) if process is not None else row[0]
+
     def _compile(self, values: Mapping[str, Any], expand: tuple[str, Sequence[Any]] | None
                  ) -> _Compiled:
         compiled = cast(SQLCompiler, self._statement.compile(
             dialect=self._dialect, column_keys=self._column_keys,
             schema_translate_map=self._schema_translate_map or None,
             render_schema_translate=bool(self._schema_translate_map)))
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            columns = [column.key for column in (*compiled.insert_prefetch,
+                                                 *compiled.update_prefetch)]
+            raise ValueError(f"columns {columns} take a default computed in Python, which "
+                             "only SQLAlchemy's own execution fills in: give their values")
         given: dict[str, Any] = dict(values)
         if expand is not None:
             given[expand[0]] = list(expand[1])
