@@ -150,3 +150,30 @@ def test_the_prepared_claim_takes_only_its_own_version(
                                          start_ms=int(time.time() * 1000))
     assert (claimed, stopped_by) == ([], None)
     assert rows(queued["903"])[0]["status"] == "ENQUEUED"
+
+
+def test_the_prepared_listing_of_queued_partitions_is_dbos_listing(
+        runtime: DurableRuntime, durable_settings: Settings) -> None:
+    assert runtime.poller is not None
+    dbos_queue = runtime.poller.queue
+    sys_db = _get_dbos_instance()._sys_db
+    prepared = claim_for(sys_db, dbos_queue)
+    assert prepared is not None
+    assert prepared.queued_partitions() == sys_db.get_queue_partitions(dbos_queue.name) == []
+
+    queue = SendQueue(durable_settings)
+    try:
+        queued = queue_alike(queue, ("905", "906", "9070"), 2)
+    finally:
+        queue.close()
+    listed = prepared.queued_partitions()
+    assert listed == sys_db.get_queue_partitions(dbos_queue.name)
+    assert sorted(listed) == ["905", "906", "9070"]
+
+    # A partition whose sends are all claimed is no longer listed.
+    prepared.claim("906", executor_id=GlobalParams.executor_id,
+                   app_version=GlobalParams.app_version, owner_xid=generate_uuid(),
+                   start_ms=int(time.time() * 1000))
+    assert [row["status"] for row in rows(queued["906"])] == ["PENDING", "PENDING"]
+    assert prepared.queued_partitions() == sys_db.get_queue_partitions(dbos_queue.name)
+    assert sorted(prepared.queued_partitions()) == ["905", "9070"]

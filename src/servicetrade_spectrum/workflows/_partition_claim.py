@@ -118,9 +118,17 @@ class PartitionClaim:
             .where(ws.c.workflow_uuid.in_(sa.bindparam("ids", expanding=True))))
         dialect = driver_dialect(self._engine)
         schemas = self._engine.get_execution_options().get("schema_translate_map")
-        self._running, self._queued, self._flip, self._statuses = (
+        self._running, self._queued, self._flip, self._statuses, self._partitions = (
             DriverStatement(statement, dialect, schema_translate_map=schemas)
-            for statement in (running, queued, flip, statuses))
+            for statement in (running, queued, flip, statuses,
+                              _partitions_with_queued(sys_db, queue.name)))
+
+    def queued_partitions(self) -> list[str]:
+        """The partitions that hold queued sends (of any version, as DBOS lists them)."""
+        with self._engine.connect() as connection:
+            if self._isolation is not None:  # one read: no BEGIN and COMMIT round trips
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            return [row[0] for row in self._partitions.run(connection, {})]
 
     def claim(self, partition_key: str, *, executor_id: str, app_version: str, owner_xid: str,
               start_ms: int) -> tuple[list[WorkflowStatusInternal], str | None]:
@@ -151,6 +159,26 @@ class PartitionClaim:
                 rows = self._statuses.mappings(connection, {}, expand=("ids", claimed))
         by_id = {row["workflow_uuid"]: _status(row) for row in rows}
         return [by_id[workflow_id] for workflow_id in claimed if workflow_id in by_id], None
+
+
+def _partitions_with_queued(sys_db: SystemDatabase, queue_name: str) -> Any:
+    """DBOS 3.4's ``get_queue_partitions`` query for ``queue_name``: a recursive CTE that
+    seeks the next partition key with queued sends in the partition index, one seek per
+    partition, where a SELECT DISTINCT would scan every queued row."""
+    ws = sys_db.tables.workflow_status
+    queued = sa.and_(
+        ws.c.queue_name == queue_name, ws.c.status == _ENQUEUED,
+        sys_db._in_flight_status_prover(),
+        sys_db._name_filter(ws.c.application_name, sys_db.app_name))
+    partitions = (
+        sa.select(sa.func.min(ws.c.queue_partition_key).label("pk"))
+        .where(queued, ws.c.queue_partition_key.isnot(None))
+        .cte("partitions", recursive=True))
+    next_key = (sa.select(sa.func.min(ws.c.queue_partition_key))
+                .where(queued, ws.c.queue_partition_key > partitions.c.pk)
+                .scalar_subquery())
+    partitions = partitions.union_all(sa.select(next_key).where(partitions.c.pk.isnot(None)))
+    return sa.select(partitions.c.pk).where(partitions.c.pk.isnot(None))
 
 
 def _status(row: Any) -> WorkflowStatusInternal:
