@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import Connection as DatabaseConnection
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -359,7 +360,8 @@ class Store:
                 return AttemptProgress(status, stage, None)
         return AttemptProgress(status, stage, self.attempt(attempt_id))
 
-    def _update_attempt(self, conn: Any, values: dict[str, Any], attempt_id: int) -> int:
+    def _update_attempt(self, conn: DatabaseConnection, values: dict[str, Any],
+                        attempt_id: int) -> int:
         """Set ``values`` on one attempt in ``conn``'s transaction; the rows changed."""
         return int(self._sent.update_attempt(values).run(
             conn, {**values, "attempt_id_": attempt_id}).rowcount)
