@@ -1,14 +1,16 @@
 """DBOS's SQLite system database with its hot-path writes compiled once writes what DBOS's own
 writes: the same rows for an enqueue, a deduplicated enqueue and a workflow's outcome.
 
-Real DBOS runtime on the test's own database. Each test does the same thing twice, once
-through a DBOS client of our own (prepared) and once through a plain one, in two partitions,
-and compares what is left in the tables. If DBOS changes a write, these fail.
+Real DBOS runtime on a SQLite database of the test's own, in both runs of the suite (the
+prepared writes exist for SQLite only). Each test does the same thing twice, once through a
+DBOS client of our own (prepared) and once through a plain one, in two partitions, and
+compares what is left in the tables. If DBOS changes a write, these fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,9 @@ import sqlalchemy as sa
 from dbos import DBOSClient
 from dbos._dbos import _get_dbos_instance
 from dbos._error import DBOSQueueDeduplicatedError
+from dbos._serialization import DefaultSerializer
 from dbos._sys_db import SystemDatabase
+from dbos._sys_db_postgres import PostgresSystemDatabase
 from dbos._sys_db_sqlite import SQLiteSystemDatabase
 from dbos._utils import GlobalParams, generate_uuid
 
@@ -36,29 +40,34 @@ PER_WORKFLOW = {"workflow_uuid", "owner_xid", "creator_xid", "deduplication_id",
 """Columns that differ between two sends queued and ended a moment apart."""
 
 
-def on_sqlite(settings: Settings) -> bool:
-    return settings.effective_database_url.startswith("sqlite")
+@pytest.fixture
+def sqlite_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """``settings`` on a SQLite database of this test's own, whatever the suite runs on."""
+    return Settings(**{**settings.model_dump(),
+                       "database_url": f"sqlite:///{tmp_path / 'system.db'}",
+                       "dbos_schema": "dbos"})
 
 
 @pytest.fixture
-def runtime(durable_settings: Settings, durable_store: Store) -> Iterator[DurableRuntime]:
+def runtime(sqlite_settings: Settings) -> Iterator[DurableRuntime]:
     # Looked at once at start, then not within the test: only the claims below take sends.
-    quiet = durable_settings.model_copy(update={"queue_polling_interval": 30,
-                                                 "queue_idle_polling_interval": 60})
+    quiet = sqlite_settings.model_copy(update={"queue_polling_interval": 30,
+                                                "queue_idle_polling_interval": 60})
+    store = Store.open(quiet)
     clients = ClientPool(quiet)
-    running = DurableRuntime(quiet, durable_store, SendService(durable_store, clients),
-                             role="worker").start()
+    running = DurableRuntime(quiet, store, SendService(store, clients), role="worker").start()
     yield running
     running.stop(drain_seconds=0)  # nothing claimed here is ever run
     clients.close()
+    store.close()
 
 
 @pytest.fixture
-def queues(runtime: DurableRuntime, durable_settings: Settings
+def queues(runtime: DurableRuntime, sqlite_settings: Settings
            ) -> Iterator[tuple[DBOSClient, DBOSClient]]:
     """(ours, plain): our send queue's DBOS client, and a DBOS client left as DBOS makes it."""
-    ours = SendQueue(durable_settings)
-    plain = DBOSClient(system_database_url=durable_settings.effective_database_url,
+    ours = SendQueue(sqlite_settings)
+    plain = DBOSClient(system_database_url=sqlite_settings.effective_database_url,
                        application_name=APP_NAME)
     yield ours._client, plain
     ours.close()
@@ -87,25 +96,28 @@ def alike(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in record.items() if k not in PER_WORKFLOW} for record in records]
 
 
-def test_on_sqlite_the_runtime_and_the_queue_write_with_prepared_statements(
-        queues: tuple[DBOSClient, DBOSClient], durable_settings: Settings) -> None:
+def test_the_runtime_and_the_queue_write_with_prepared_statements(
+        queues: tuple[DBOSClient, DBOSClient]) -> None:
     ours, plain = queues
-    runtimes = type(_get_dbos_instance()._sys_db)
-    if on_sqlite(durable_settings):
-        assert runtimes is PreparedSQLiteSystemDatabase
-        assert type(ours._sys_db) is PreparedSQLiteSystemDatabase
-        assert type(plain._sys_db) is SQLiteSystemDatabase
-    else:  # PostgreSQL's compiles its hot path once already: left as DBOS made it
-        assert runtimes is type(plain._sys_db)
-        assert type(ours._sys_db) is type(plain._sys_db)
-        prepare_statements(plain._sys_db)
-        assert type(plain._sys_db) is not PreparedSQLiteSystemDatabase
+    assert type(_get_dbos_instance()._sys_db) is PreparedSQLiteSystemDatabase
+    assert type(ours._sys_db) is PreparedSQLiteSystemDatabase
+    assert type(plain._sys_db) is SQLiteSystemDatabase
+
+
+def test_a_postgresql_system_database_is_left_as_dbos_made_it() -> None:
+    # PostgreSQL's compiles its hot path once already. Made, never connected.
+    sys_db = SystemDatabase.create(
+        system_database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", engine_kwargs={},
+        engine=None, schema="dbos", serializer=DefaultSerializer(), executor_id=None)
+    try:
+        prepare_statements(sys_db)
+        assert type(sys_db) is PostgresSystemDatabase
+    finally:
+        sys_db.engine.dispose()
 
 
 def test_an_enqueue_and_a_deduplicated_one_write_what_dbos_writes(
-        queues: tuple[DBOSClient, DBOSClient], durable_settings: Settings) -> None:
-    if not on_sqlite(durable_settings):
-        pytest.skip("SQLite only: on PostgreSQL both clients are DBOS's own (tested above)")
+        queues: tuple[DBOSClient, DBOSClient]) -> None:
     ours, plain = queues
     mine, theirs = enqueue(ours, 911, 1001), enqueue(plain, 912, 1001)
     for table in ("workflow_status", "workflow_input"):
@@ -122,10 +134,7 @@ def test_an_enqueue_and_a_deduplicated_one_write_what_dbos_writes(
 
 
 def test_an_outcome_writes_what_dbos_writes_and_only_for_its_owner(
-        queues: tuple[DBOSClient, DBOSClient], runtime: DurableRuntime,
-        durable_settings: Settings) -> None:
-    if not on_sqlite(durable_settings):
-        pytest.skip("SQLite only: on PostgreSQL both clients are DBOS's own (tested above)")
+        queues: tuple[DBOSClient, DBOSClient], runtime: DurableRuntime) -> None:
     ours, plain = queues
     sys_db = _get_dbos_instance()._sys_db
     assert runtime.poller is not None
