@@ -21,6 +21,8 @@ from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
 from servicetrade_spectrum.sync._send import Called, Prepared
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue, server_running
 
+from .conftest import wait_until
+
 CONNECTION = "Main"
 
 
@@ -297,22 +299,26 @@ def test_a_send_queued_right_after_one_ended_here_is_a_new_send(
 def test_a_single_send_queued_where_sends_run_starts_without_waiting_for_a_look(
         durable_settings: Settings, durable_store: Store, sender: SendService,
         jobs: seed.NotableJobs) -> None:
-    # The queue is looked at once at start, then every 30 s at best here: only a claim made
-    # on enqueue (SQLite) or the notice of a send queued (PostgreSQL) can start it sooner.
+    # The queue is looked at once at start, then every 30 s at best here: the send must be
+    # claimed by its enqueue, on both databases, not by a look of the poller (told of it).
     slow = durable_settings.model_copy(update={"queue_polling_interval": 30,
                                                 "queue_idle_polling_interval": 60})
     running = DurableRuntime(slow, durable_store, sender, role="worker").start()
     queue = SendQueue(slow)
     try:
+        poller = running.poller
+        assert poller is not None
+        wait_until(lambda: poller.looks, 10, "the poller's look at start")
+        looks = poller.looks
         connection_id = durable_store.connection(CONNECTION).id
         started = time.monotonic()
         handle = queue.enqueue(request(jobs.ready), connection_id)
-        if slow.effective_database_url.startswith("sqlite"):
-            status = queue.status(handle.get_workflow_id())
-            assert status is not None
-            assert status.status != "ENQUEUED"
+        status = queue.status(handle.get_workflow_id())
+        assert status is not None
+        assert status.status != "ENQUEUED"
         assert queue.result(handle).status == "sent"
         assert time.monotonic() - started < 20
+        assert poller.looks == looks
     finally:
         queue.close()
         running.stop(drain_seconds=2)

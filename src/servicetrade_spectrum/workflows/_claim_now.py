@@ -14,10 +14,11 @@ worker holds its rows, the database is busy) the queue's next look takes as befo
 The looks themselves are made here too (:func:`claim_queued`), by this process's
 ``QueuePoller`` in place of DBOS's queue thread (``_queue_poller``).
 
-On SQLite only: claims there queue on the file's write lock, while on PostgreSQL they
-conflicted with the queue thread's and made sends slower (see ``DurableRuntime.start``).
-Bulk sends do not claim on enqueue: thousands are queued at once, and the poll keeps the
-partition full anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
+On both databases. A claim on enqueue that meets another's (a poller's look in a bulk run,
+another worker) waits for SQLite's write lock, or fails at once on PostgreSQL's row locks
+(``FOR UPDATE NOWAIT``); then the send is signalled and a look claims it. Bulk sends do
+not claim on enqueue: thousands are queued at once, and the poll keeps the partition full
+anyway. The calls used are DBOS internals (pinned to DBOS 3.x in
 ``pyproject.toml``); ``tests/workflows/test_durable_send.py`` and
 ``test_partition_claim.py`` fail if they change.
 """

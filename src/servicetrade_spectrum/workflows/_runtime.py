@@ -126,7 +126,7 @@ class SendQueue:
         """Queue one send (or join the job's send already queued or running).
 
         A send given no ``workflow_id`` is a single one (a click, an API or CLI send, a rule):
-        when this process runs the queue on SQLite, it is claimed and started at once rather
+        when this process runs the queue, it is claimed and started at once rather
         than at the queue's next poll (:mod:`._claim_now`). Bulk sends name their workflows.
         Every send not started here is signalled to the processes that run the queue
         (:mod:`._queue_signal`)."""
@@ -239,13 +239,11 @@ class DurableRuntime:
             self.settings.spectrum_concurrency * SENDS_PER_SPECTRUM_SLOT),
             polling_interval_sec=self.settings.queue_polling_interval,
             on_conflict="always_update")
-        if _on_sqlite(self.settings):
-            # SQLite only. On PostgreSQL the claims made on enqueue and DBOS's queue thread's
-            # polls conflicted (its claims are REPEATABLE READ, and DBOS backed its polling
-            # off on each serialization failure): event to work order went from p95 476 ms
-            # to 1,052-1,198 ms (bench/event_to_work_order.py). There the poller, told at
-            # once, claims in its own thread.
-            listen_here(queue)
+        # Single sends queued here are claimed on enqueue, on both databases. PostgreSQL was
+        # left out while DBOS's queue thread made the looks: its claims conflicted with
+        # those and it backed off (docs/decisions.md); our poller, which now makes them, is
+        # not told of a send claimed on enqueue and does not back off.
+        listen_here(queue)
         self.poller = QueuePoller(
             queue, interval=self.settings.queue_polling_interval,
             idle_interval=self.settings.effective_queue_idle_polling_interval,
