@@ -103,18 +103,21 @@ class DriverStatement:
                  expand: tuple[str, Sequence[Any]] | None = None) -> list[dict[str, Any]]:
         """:meth:`run`, its rows as dicts by column name, each value as its type reads it."""
         rows = self.run(connection, values, expand=expand).all()
-        return [{name: process(value) if process is not None else value
-                 for (name, process), value in zip(self._results, row, strict=True)}
+        return [{name: self._read(index, value)
+                 for index, ((name, _), value) in enumerate(zip(self._results, row,
+                                                                strict=True))}
                 for row in rows]
 
     def scalar(self, connection: Connection, values: Mapping[str, Any]) -> Any:
         """:meth:`run`'s first column of its first row (None without one), as its type
         reads it."""
         row = self.run(connection, values).first()
-        if row is None:
-            return None
-        process = self._results[0][1] if self._results else None
-        return process(row[0]) if process is not None else row[0]
+        return None if row is None else self._read(0, row[0])
+
+    def _read(self, index: int, value: Any) -> Any:
+        """``value`` of the row's column ``index``, through its type's result processor."""
+        process = self._results[index][1] if index < len(self._results) else None
+        return process(value) if process is not None else value
 
     def _compile(self, values: Mapping[str, Any], expand: tuple[str, Sequence[Any]] | None
                  ) -> _Compiled:

@@ -35,15 +35,15 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from dbos import Queue
-from dbos._sys_db import SystemDatabase, WorkflowStatusInternal
+from dbos._sys_db import SystemDatabase, WorkflowStatusInternal, WorkflowStatusString
 
 from servicetrade_spectrum.store import DriverStatement, driver_dialect
 
 __all__ = ["PartitionClaim", "claim_for"]
 
 _MAX_BIGINT = 2**63 - 1
-_ENQUEUED = "ENQUEUED"
-_PENDING = "PENDING"
+_ENQUEUED = WorkflowStatusString.ENQUEUED.value
+_PENDING = WorkflowStatusString.PENDING.value
 _STATUS_COLUMNS = (
     "workflow_uuid", "status", "name", "recovery_attempts", "config_name", "class_name",
     "authenticated_user", "authenticated_roles", "assumed_role", "queue_name", "executor_id",

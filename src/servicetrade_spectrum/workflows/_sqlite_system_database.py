@@ -29,16 +29,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from dbos._schemas import SCHEMA_PLACEHOLDER
-from dbos._sys_db import SystemDatabase, WorkflowStatuses
+from dbos._sys_db import SystemDatabase, WorkflowStatuses, WorkflowStatusString
 from dbos._sys_db_sqlite import SQLiteSystemDatabase
 from sqlalchemy.orm import Session
 
 from servicetrade_spectrum.store import DriverStatement, driver_dialect
 
 __all__ = ["PreparedSQLiteSystemDatabase", "prepare_statements"]
-
-_PENDING = "PENDING"
-
 
 def prepare_statements(sys_db: SystemDatabase) -> None:
     """Make DBOS's SQLite system database ``sys_db`` compile its hot-path statements once;
@@ -53,6 +50,7 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
     module's docstring). Made by :func:`prepare_statements`, never constructed."""
 
     _driver_statements: dict[tuple[str, tuple[str, ...]], DriverStatement]
+    _driver_dialect: sa.Dialect
 
     def _execute_prepared(self, conn: sa.Connection | Session, name: str,
                           values: dict[str, Any], build: Callable[[], Any], *,
@@ -64,8 +62,10 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
         key = (name, tuple(values))
         statement = statements.get(key)
         if statement is None:
+            if "_driver_dialect" not in self.__dict__:  # one for all its statements
+                self._driver_dialect = driver_dialect(self.engine)
             statement = statements[key] = DriverStatement(
-                build(), driver_dialect(self.engine),
+                build(), self._driver_dialect,
                 schema_translate_map={SCHEMA_PLACEHOLDER: self.schema},
                 column_keys=list(values) if insert_columns else None)
         return statement.run(connection, values)
@@ -88,7 +88,7 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
                         deduplication_id=None, owner_xid=None,
                         updated_at=now_ms, completed_at=now_ms)
                 .where(ws.c.workflow_uuid == sa.bindparam("wf_id", type_=ws.c.workflow_uuid.type),
-                       ws.c.status == _PENDING))
+                       ws.c.status == WorkflowStatusString.PENDING.value))
             if owner_xid is not None:
                 update = update.where(
                     ws.c.owner_xid == sa.bindparam("owner", type_=ws.c.owner_xid.type))
