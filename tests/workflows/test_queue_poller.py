@@ -47,6 +47,22 @@ def test_an_empty_queue_is_looked_at_once_at_start_then_seldom(
     assert runtime.poller.looks == 1
 
 
+def test_an_empty_queue_wakes_the_poller_only_where_no_notice_would_wake_it(
+        runtime: DurableRuntime, idle_settings: Settings) -> None:
+    # On PostgreSQL a send queued anywhere is a notice that wakes the poller: while none is
+    # queued it sleeps until then (or the idle look). On SQLite it must look at the signal's
+    # file at every tick.
+    poller = runtime.poller
+    assert poller is not None
+    time.sleep(0.3)
+    ticks = poller.ticks
+    time.sleep(1.0)  # 20 ticks
+    if idle_settings.effective_database_url.startswith("sqlite"):
+        assert poller.ticks - ticks >= 10
+    else:
+        assert poller.ticks == ticks
+
+
 def test_a_send_queued_by_another_queue_client_starts_once_it_is_told(
         runtime: DurableRuntime, idle_settings: Settings, durable_store: Store,
         jobs: seed.NotableJobs) -> None:

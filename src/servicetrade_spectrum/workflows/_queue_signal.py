@@ -114,6 +114,12 @@ class SendQueuedWatch:
         self._listener = (None if _on_sqlite(database_url) else
                           NoticeListener(engine, SEND_QUEUED_CHANNEL, lambda _: on_queued()))
 
+    @property
+    def pushes(self) -> bool:
+        """Whether a send queued anywhere calls ``on_queued()`` (PostgreSQL), rather than
+        being seen only by :meth:`look` (SQLite)."""
+        return self._listener is not None
+
     def _queued_at(self) -> int:
         if self._marker is None:
             return 0
