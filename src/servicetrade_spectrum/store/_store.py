@@ -135,11 +135,12 @@ class Store:
             yield session
 
     @contextlib.contextmanager
-    def _one_read(self) -> Iterator[DatabaseConnection]:
-        """A connection for a single read statement. On PostgreSQL it runs in autocommit:
-        a transaction would add a BEGIN and a ROLLBACK round trip (psycopg's), each about
-        0.1 ms of this process's CPU and a statement for the server; a send makes three such
-        reads (issue 7)."""
+    def _one_statement(self) -> Iterator[DatabaseConnection]:
+        """A connection for a single statement: a read, or a write that stands alone. On
+        PostgreSQL it runs in autocommit: a transaction would add a BEGIN and a ROLLBACK or
+        COMMIT round trip (psycopg's), each about 0.1 ms of this process's CPU and a
+        statement for the server; a send makes three such reads (issue 7). On SQLite the
+        connection's own transaction is committed at the end, for a write."""
         with self.engine.connect() as conn:
             if self.engine.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -208,7 +209,7 @@ class Store:
 
     def connection_and_account(self, name: str) -> tuple[ConnectionConfig, AccountConfig]:
         """The connection and its account, read together (one statement for a send)."""
-        with self._one_read() as conn:
+        with self._one_statement() as conn:
             rows = self._sent.connection_with_account.mappings(conn, {"name": name})
         row = rows[0] if rows else None
         if row is None:
@@ -380,7 +381,7 @@ class Store:
     def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
         """The attempt durable send ``run_id`` (its workflow ID) recorded, or None while it has
         none (then one query: a send's first run asks it for an earlier run's attempt)."""
-        with self._one_read() as conn:
+        with self._one_statement() as conn:
             found = self._sent.attempt_of_run.scalar(conn, {"run_id": run_id})
         return None if found is None else self.attempt(int(found))
 
@@ -407,7 +408,7 @@ class Store:
                                 job_id: int) -> dict[str, Any] | None:
         """The managed fields' values of the job's last successful send on the connection
         (the base of a re-send), or None when it was never sent."""
-        with self._one_read() as conn:
+        with self._one_statement() as conn:
             fields = self._sent.last_sent_source_fields.scalar(
                 conn, {"connection_id": connection_id, "job_id": job_id})
         return dict(fields) if fields is not None else None
@@ -715,6 +716,15 @@ class Store:
     # -- executors (durable-send processes) ---------------------------------------------------
     def heartbeat(self, executor_id: str, *, role: str, host: str, pid: int,
                   at: float) -> None:
+        """Say the executor is alive at ``at``: one UPDATE, every second in every server;
+        its row is added by the first."""
+        with self._one_statement() as conn:
+            updated = conn.execute(update(Executor)
+                                   .where(Executor.executor_id == executor_id)
+                                   .values(heartbeat_at=at)).rowcount
+            conn.commit()
+        if updated:
+            return
         with self.session() as session:
             row = session.get(Executor, executor_id)
             if row is None:
@@ -725,9 +735,9 @@ class Store:
 
     def live_executors(self, fresh_since: float) -> dict[str, str]:
         """Executor ID -> role of every process whose heartbeat is newer than the time."""
-        with self.session() as session:
-            rows = session.execute(select(Executor.executor_id, Executor.role)
-                                   .where(Executor.heartbeat_at > fresh_since))
+        with self._one_statement() as conn:
+            rows = conn.execute(select(Executor.executor_id, Executor.role)
+                                .where(Executor.heartbeat_at > fresh_since))
             return {row.executor_id: row.role for row in rows}
 
     def forget_executor(self, executor_id: str) -> None:

@@ -39,6 +39,7 @@ from servicetrade_spectrum.sync import SendRequest, SendResult, SendService
 from servicetrade_spectrum.workflows import _send_workflow
 from servicetrade_spectrum.workflows._claim_now import claim_now, listen_here, stop_listening
 from servicetrade_spectrum.workflows._finished_here import ended_here, runs_here, wait_here
+from servicetrade_spectrum.workflows._pending_sends import PendingSends
 from servicetrade_spectrum.workflows._queue_poller import QueuePoller, tell_here
 from servicetrade_spectrum.workflows._queue_signal import SendQueuedSignal
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME, use_services
@@ -203,6 +204,7 @@ class DurableRuntime:
         self._engine: Engine | None = None
         self.poller: QueuePoller | None = None
         """This process's looks at the send queue (DBOS's queue thread leaves it to them)."""
+        self._pending: PendingSends | None = None
 
     def _config(self) -> DBOSConfig:
         config: DBOSConfig = {
@@ -215,6 +217,10 @@ class DurableRuntime:
             # events, which sends never use: at 0.05 s that was 20 wake-ups a second, about
             # 2.5 ms of CPU a second in an idle process (issue 7). PostgreSQL's listens.
             "notification_listener_polling_interval_sec": 1.0,
+            # On PostgreSQL DBOS's notifier wakes this often (default 0.01 s: 100 times a
+            # second, 5 ms of an idle process's CPU a second) to send the notices of
+            # workflow events and streams, which sends never write either.
+            "notification_coalesce_sec": 1.0,
         }
         schema = _schema(self.settings)
         if schema:
@@ -234,7 +240,9 @@ class DurableRuntime:
         DBOS.listen_queues([])  # the send queue is looked at by self.poller, not by DBOS
         DBOS.launch()
         # On SQLite, the writes of a send's enqueue and outcome from statements compiled once.
-        prepare_statements(_get_dbos_instance()._sys_db)
+        sys_db = _get_dbos_instance()._sys_db
+        prepare_statements(sys_db)
+        self._pending = PendingSends(sys_db, WORKFLOW_NAME)
         queue = DBOS.register_queue(QUEUE, partition_concurrency=(
             self.settings.spectrum_concurrency * SENDS_PER_SPECTRUM_SLOT),
             polling_interval_sec=self.settings.queue_polling_interval,
@@ -272,10 +280,10 @@ class DurableRuntime:
 
     def reap(self) -> int:
         """Recover the pending sends of processes whose heartbeat stopped."""
+        assert self._pending is not None, "reap() needs a started runtime"
         live = set(self.store.live_executors(time.time() - self.settings.executor_timeout))
         live.add(self.executor_id)
-        pending = DBOS.list_workflows(status="PENDING", name=WORKFLOW_NAME)
-        dead = sorted({w.executor_id for w in pending if w.executor_id} - live)
+        dead = sorted(self._pending.executor_ids() - live)
         if not dead:
             return 0
         handles = DBOS._recover_pending_workflows(dead)
