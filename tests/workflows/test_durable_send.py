@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from dbos import DBOS
+from sqlalchemy import event
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
@@ -279,6 +280,28 @@ def test_a_send_run_in_this_process_hands_its_result_to_its_waiter_at_once(
         assert time.monotonic() - started < 1
     finally:
         slow_poller.close()
+
+
+def test_a_waiter_does_not_look_in_the_database_for_a_send_running_here(
+        runtime: DurableRuntime, durable_settings: Settings, durable_store: Store,
+        jobs: seed.NotableJobs, spectrum_emulator: SpectrumEmulator) -> None:
+    # The send outlasts the waiter's first wait (0.5 s) by far, and starts here within it
+    # (claimed on enqueue): its end wakes the waiter, who never asks the database (its
+    # look while a send runs here, the fallback, is a minute away).
+    spectrum_emulator.settings.latency_ms = 1500
+    waiter = SendQueue(durable_settings.model_copy(update={
+        "queue_polling_interval": 0.5, "queue_idle_polling_interval": 60}))
+    looks: list[str] = []
+    try:
+        connection_id = durable_store.connection(CONNECTION).id
+        handle = waiter.enqueue(request(jobs.ready), connection_id)
+        event.listen(waiter._client._sys_db.engine, "before_cursor_execute",
+                     lambda *args: looks.append(args[2]))
+        assert waiter.result(handle).status == "sent"
+        assert looks == []
+    finally:
+        spectrum_emulator.settings.latency_ms = 0
+        waiter.close()
 
 
 def test_a_send_queued_right_after_one_ended_here_is_a_new_send(

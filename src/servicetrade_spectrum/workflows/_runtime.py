@@ -170,8 +170,14 @@ class SendQueue:
         else found by polling the database (seldom while it runs here: its end wakes us)."""
         workflow_id = str(handle.get_workflow_id())
         while True:
-            wait = self._idle_poll if runs_here(workflow_id) else self._poll
-            result = wait_here(workflow_id, wait) or self._recorded_result(workflow_id)
+            was_running_here = runs_here(workflow_id)
+            result = wait_here(workflow_id,
+                               self._idle_poll if was_running_here else self._poll)
+            if result is None and (was_running_here or not runs_here(workflow_id)):
+                # A send that started here while we waited will wake us as it ends: no
+                # query (a send claimed on enqueue starts a moment after; at L = 50 ms that
+                # query was 2.3 ms of a durable send's CPU on PostgreSQL).
+                result = self._recorded_result(workflow_id)
             if result is not None:
                 assert isinstance(result, SendResult)
                 return result
