@@ -139,8 +139,8 @@ class Store:
         """A connection for a single statement: a read, or a write that stands alone. On
         PostgreSQL it runs in autocommit: a transaction would add a BEGIN and a ROLLBACK or
         COMMIT round trip (psycopg's), each about 0.1 ms of this process's CPU and a
-        statement for the server; a send makes three such reads (issue 7). On SQLite the
-        connection's own transaction is committed at the end, for a write."""
+        statement for the server; a send makes three such reads (issue 7). A write calls
+        ``conn.commit()`` (on SQLite the statement is in a transaction until then)."""
         with self.engine.connect() as conn:
             if self.engine.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="AUTOCOMMIT")

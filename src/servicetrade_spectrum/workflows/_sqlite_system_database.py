@@ -37,6 +37,7 @@ from servicetrade_spectrum.store import DriverStatement, driver_dialect
 
 __all__ = ["PreparedSQLiteSystemDatabase", "prepare_statements"]
 
+
 def prepare_statements(sys_db: SystemDatabase) -> None:
     """Make DBOS's SQLite system database ``sys_db`` compile its hot-path statements once;
     leave any other alone (PostgreSQL's compiles them once already)."""
