@@ -42,8 +42,11 @@ def prepare_statements(sys_db: SystemDatabase) -> None:
     """Make DBOS's SQLite system database ``sys_db`` compile its hot-path statements once;
     leave any other alone (PostgreSQL's compiles them once already)."""
     if type(sys_db) is SQLiteSystemDatabase:
-        # Same state, more methods: the subclass adds no attributes of its own at creation.
+        # DBOS's state, more methods, and the two attributes the subclass's methods use.
         sys_db.__class__ = PreparedSQLiteSystemDatabase
+        assert isinstance(sys_db, PreparedSQLiteSystemDatabase)
+        sys_db._driver_statements = {}
+        sys_db._driver_dialect = driver_dialect(sys_db.engine)  # one for all its statements
 
 
 class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
@@ -51,6 +54,7 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
     module's docstring). Made by :func:`prepare_statements`, never constructed."""
 
     _driver_statements: dict[tuple[str, tuple[str, ...]], DriverStatement]
+    """Each statement compiled so far, by DBOS's name for it and the names of its values."""
     _driver_dialect: sa.Dialect
 
     def _execute_prepared(self, conn: sa.Connection | Session, name: str,
@@ -59,12 +63,10 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
         connection = conn.connection() if isinstance(conn, Session) else conn
         if connection.dialect is not self.engine.dialect:  # DBOS compiles for another driver
             return conn.execute(build(), values)
-        statements = self.__dict__.setdefault("_driver_statements", {})
+        statements = self._driver_statements
         key = (name, tuple(values))
         statement = statements.get(key)
         if statement is None:
-            if "_driver_dialect" not in self.__dict__:  # one for all its statements
-                self._driver_dialect = driver_dialect(self.engine)
             statement = statements[key] = DriverStatement(
                 build(), self._driver_dialect,
                 schema_translate_map={SCHEMA_PLACEHOLDER: self.schema},
