@@ -2,7 +2,7 @@
 Alembic, migrations applied on open), with secrets encrypted at rest."""
 
 from servicetrade_spectrum.store._driver_sql import DriverStatement, driver_dialect
-from servicetrade_spectrum.store._engine import create_database_engine
+from servicetrade_spectrum.store._engine import create_database_engine, one_statement
 from servicetrade_spectrum.store._migrations import (
     current_revision,
     head_revision,
@@ -57,5 +57,6 @@ __all__ = [
     "head_revision",
     "load_secret_box",
     "notify",
+    "one_statement",
     "upgrade_to_head",
 ]

@@ -21,7 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.domain.rules import Rule, Trigger
 from servicetrade_spectrum.store import _send_statements as sent
-from servicetrade_spectrum.store._engine import create_database_engine, write_promptly
+from servicetrade_spectrum.store._engine import (
+    create_database_engine,
+    one_statement,
+    write_promptly,
+)
 from servicetrade_spectrum.store._migrations import upgrade_to_head
 from servicetrade_spectrum.store._models import (
     Account,
@@ -134,18 +138,6 @@ class Store:
         with self._sessions.begin() as session:
             yield session
 
-    @contextlib.contextmanager
-    def _one_statement(self) -> Iterator[DatabaseConnection]:
-        """A connection for a single statement: a read, or a write that stands alone. On
-        PostgreSQL it runs in autocommit: a transaction would add a BEGIN and a ROLLBACK or
-        COMMIT round trip (psycopg's), each about 0.1 ms of this process's CPU and a
-        statement for the server; a send makes three such reads (issue 7). A write calls
-        ``conn.commit()`` (on SQLite the statement is in a transaction until then)."""
-        with self.engine.connect() as conn:
-            if self.engine.dialect.name == "postgresql":
-                conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield conn
-
     # -- accounts --------------------------------------------------------------------------
     def add_account(self, name: str, servicetrade_url: str, *, auth_kind: str, secret: str,
                     username: str = "", client_id: str = "") -> AccountConfig:
@@ -209,7 +201,7 @@ class Store:
 
     def connection_and_account(self, name: str) -> tuple[ConnectionConfig, AccountConfig]:
         """The connection and its account, read together (one statement for a send)."""
-        with self._one_statement() as conn:
+        with one_statement(self.engine) as conn:
             rows = self._sent.connection_with_account.mappings(conn, {"name": name})
         row = rows[0] if rows else None
         if row is None:
@@ -381,7 +373,7 @@ class Store:
     def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
         """The attempt durable send ``run_id`` (its workflow ID) recorded, or None while it has
         none (then one query: a send's first run asks it for an earlier run's attempt)."""
-        with self._one_statement() as conn:
+        with one_statement(self.engine) as conn:
             found = self._sent.attempt_of_run.scalar(conn, {"run_id": run_id})
         return None if found is None else self.attempt(int(found))
 
@@ -408,7 +400,7 @@ class Store:
                                 job_id: int) -> dict[str, Any] | None:
         """The managed fields' values of the job's last successful send on the connection
         (the base of a re-send), or None when it was never sent."""
-        with self._one_statement() as conn:
+        with one_statement(self.engine) as conn:
             fields = self._sent.last_sent_source_fields.scalar(
                 conn, {"connection_id": connection_id, "job_id": job_id})
         return dict(fields) if fields is not None else None
@@ -718,7 +710,7 @@ class Store:
                   at: float) -> None:
         """Say the executor is alive at ``at``: one UPDATE, every second in every server;
         its row is added by the first."""
-        with self._one_statement() as conn:
+        with one_statement(self.engine) as conn:
             updated = conn.execute(update(Executor)
                                    .where(Executor.executor_id == executor_id)
                                    .values(heartbeat_at=at)).rowcount
@@ -735,7 +727,7 @@ class Store:
 
     def live_executors(self, fresh_since: float) -> dict[str, str]:
         """Executor ID -> role of every process whose heartbeat is newer than the time."""
-        with self._one_statement() as conn:
+        with one_statement(self.engine) as conn:
             rows = conn.execute(select(Executor.executor_id, Executor.role)
                                 .where(Executor.heartbeat_at > fresh_since))
             return {row.executor_id: row.role for row in rows}

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from dbos import Queue
 from dbos._sys_db import SystemDatabase, WorkflowStatusInternal, WorkflowStatusString
 
-from servicetrade_spectrum.store import DriverStatement, driver_dialect
+from servicetrade_spectrum.store import DriverStatement, driver_dialect, one_statement
 
 __all__ = ["PartitionClaim", "claim_for"]
 
@@ -129,9 +129,7 @@ class PartitionClaim:
 
     def queued_partitions(self) -> list[str]:
         """The partitions that hold queued sends (of any version, as DBOS lists them)."""
-        with self._engine.connect() as connection:
-            if self._isolation is not None:  # one read: no BEGIN and COMMIT round trips
-                connection.execution_options(isolation_level="AUTOCOMMIT")
+        with one_statement(self._engine) as connection:
             return [row[0] for row in self._partitions.run(connection, {})]
 
     def claim(self, partition_key: str, *, executor_id: str, app_version: str, owner_xid: str,

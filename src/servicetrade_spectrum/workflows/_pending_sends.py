@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from dbos._sys_db import SystemDatabase, WorkflowStatusString
 
-from servicetrade_spectrum.store import DriverStatement, driver_dialect
+from servicetrade_spectrum.store import DriverStatement, driver_dialect, one_statement
 
 __all__ = ["PendingSends"]
 
@@ -39,7 +39,5 @@ class PendingSends:
 
     def executor_ids(self) -> set[str]:
         """The executor IDs that hold pending runs (one read; in autocommit on PostgreSQL)."""
-        with self._engine.connect() as connection:
-            if self._engine.dialect.name == "postgresql":
-                connection.execution_options(isolation_level="AUTOCOMMIT")
+        with one_statement(self._engine) as connection:
             return {row[0] for row in self._executors.run(connection, {}) if row[0]}
