@@ -19,7 +19,9 @@ import pytest
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators.spectrum import SpectrumEmulator
-from servicetrade_spectrum.workflows import SendQueue
+from servicetrade_spectrum.store import Store
+from servicetrade_spectrum.sync import ClientPool, SendService
+from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
 
 ACCOUNT = "Northwind"
 CONNECTION = "Main"
@@ -148,3 +150,17 @@ def send_queue(durable_settings: Settings) -> Iterator[SendQueue]:
     queue = SendQueue(durable_settings)
     yield queue
     queue.close()
+
+
+@pytest.fixture
+def quiet_runtime(durable_settings: Settings, durable_store: Store) -> Iterator[DurableRuntime]:
+    """A runtime whose queue is looked at once at start, then not within a test: only the
+    test's own claims take the sends it queues (and none is started, so none drains)."""
+    quiet = durable_settings.model_copy(update={"queue_polling_interval": 30,
+                                                 "queue_idle_polling_interval": 60})
+    clients = ClientPool(quiet)
+    running = DurableRuntime(quiet, durable_store, SendService(durable_store, clients),
+                             role="worker").start()
+    yield running
+    running.stop(drain_seconds=0)
+    clients.close()

@@ -8,17 +8,14 @@ its status format, its limit), these fail.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from dbos._dbos import _get_dbos_instance
 from dbos._utils import GlobalParams, generate_uuid
 
 from servicetrade_spectrum.config import Settings
-from servicetrade_spectrum.store import Store
-from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
+from servicetrade_spectrum.sync import SendRequest
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
 from servicetrade_spectrum.workflows._partition_claim import PartitionClaim, claim_for
 
@@ -27,19 +24,6 @@ PER_WORKFLOW = {"workflow_uuid", "owner_xid", "creator_xid", "deduplication_id",
                 "queue_partition_key", "created_at", "updated_at", "started_at_epoch_ms",
                 "workflow_deadline_epoch_ms"}
 """Columns that differ between two sends queued and claimed a moment apart."""
-
-
-@pytest.fixture
-def runtime(durable_settings: Settings, durable_store: Store) -> Iterator[DurableRuntime]:
-    # Looked at once at start, then not within the test: only the claims below take sends.
-    quiet = durable_settings.model_copy(update={"queue_polling_interval": 30,
-                                                 "queue_idle_polling_interval": 60})
-    clients = ClientPool(quiet)
-    running = DurableRuntime(quiet, durable_store, SendService(durable_store, clients),
-                             role="worker").start()
-    yield running
-    running.stop(drain_seconds=0)  # the claimed sends were never started: nothing to drain
-    clients.close()
 
 
 def queue_alike(queue: SendQueue, partitions: tuple[str, str], count: int
@@ -78,16 +62,16 @@ def alike(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_the_runtime_claims_its_queue_with_the_prepared_claim(
-        runtime: DurableRuntime) -> None:
-    assert runtime.poller is not None
-    assert isinstance(claim_for(_get_dbos_instance()._sys_db, runtime.poller.queue),
+        quiet_runtime: DurableRuntime) -> None:
+    assert quiet_runtime.poller is not None
+    assert isinstance(claim_for(_get_dbos_instance()._sys_db, quiet_runtime.poller.queue),
                       PartitionClaim)
 
 
 def test_the_prepared_claim_leaves_the_rows_and_statuses_dbos_claim_leaves(
-        runtime: DurableRuntime, durable_settings: Settings) -> None:
-    assert runtime.poller is not None
-    dbos_queue = runtime.poller.queue
+        quiet_runtime: DurableRuntime, durable_settings: Settings) -> None:
+    assert quiet_runtime.poller is not None
+    dbos_queue = quiet_runtime.poller.queue
     sys_db = _get_dbos_instance()._sys_db
     limit = dbos_queue._partition_concurrency
     assert limit is not None
@@ -135,9 +119,9 @@ def test_the_prepared_claim_leaves_the_rows_and_statuses_dbos_claim_leaves(
 
 
 def test_the_prepared_claim_takes_only_its_own_version(
-        runtime: DurableRuntime, durable_settings: Settings) -> None:
-    assert runtime.poller is not None
-    prepared = claim_for(_get_dbos_instance()._sys_db, runtime.poller.queue)
+        quiet_runtime: DurableRuntime, durable_settings: Settings) -> None:
+    assert quiet_runtime.poller is not None
+    prepared = claim_for(_get_dbos_instance()._sys_db, quiet_runtime.poller.queue)
     assert prepared is not None
     queue = SendQueue(durable_settings)
     try:
@@ -153,9 +137,9 @@ def test_the_prepared_claim_takes_only_its_own_version(
 
 
 def test_the_prepared_listing_of_queued_partitions_is_dbos_listing(
-        runtime: DurableRuntime, durable_settings: Settings) -> None:
-    assert runtime.poller is not None
-    dbos_queue = runtime.poller.queue
+        quiet_runtime: DurableRuntime, durable_settings: Settings) -> None:
+    assert quiet_runtime.poller is not None
+    dbos_queue = quiet_runtime.poller.queue
     sys_db = _get_dbos_instance()._sys_db
     prepared = claim_for(sys_db, dbos_queue)
     assert prepared is not None

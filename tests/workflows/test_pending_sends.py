@@ -8,37 +8,21 @@ name the executors that ``DBOS.list_workflows`` names (not the queued send's), a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from dbos import DBOS
 from dbos._dbos import _get_dbos_instance
 from dbos._utils import GlobalParams, generate_uuid
 
 from servicetrade_spectrum.config import Settings
-from servicetrade_spectrum.store import Store
-from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
+from servicetrade_spectrum.sync import SendRequest
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
 from servicetrade_spectrum.workflows._partition_claim import claim_for
 from servicetrade_spectrum.workflows._pending_sends import PendingSends
 from servicetrade_spectrum.workflows._send_workflow import WORKFLOW_NAME
 
 
-@pytest.fixture
-def runtime(durable_settings: Settings, durable_store: Store) -> Iterator[DurableRuntime]:
-    # Looked at once at start, then not within the test: only the claims below take sends.
-    quiet = durable_settings.model_copy(update={"queue_polling_interval": 30,
-                                                 "queue_idle_polling_interval": 60})
-    clients = ClientPool(quiet)
-    running = DurableRuntime(quiet, durable_store, SendService(durable_store, clients),
-                             role="worker").start()
-    yield running
-    running.stop(drain_seconds=0)  # the claimed sends were never started: nothing to drain
-    clients.close()
-
-
 def test_the_executors_with_pending_sends_are_the_ones_dbos_lists(
-        runtime: DurableRuntime, durable_settings: Settings) -> None:
+        quiet_runtime: DurableRuntime, durable_settings: Settings) -> None:
     sys_db = _get_dbos_instance()._sys_db
     queue = SendQueue(durable_settings)
     pending = PendingSends(sys_db, WORKFLOW_NAME)
@@ -52,8 +36,8 @@ def test_the_executors_with_pending_sends_are_the_ones_dbos_lists(
                                   request.job_id, request.connection, request.trigger,
                                   request.triggered_by)
             if executor:
-                assert runtime.poller is not None
-                claim = claim_for(sys_db, runtime.poller.queue)
+                assert quiet_runtime.poller is not None
+                claim = claim_for(sys_db, quiet_runtime.poller.queue)
                 assert claim is not None
                 statuses, _ = claim.claim(partition, executor_id=executor,
                                           app_version=GlobalParams.app_version,
