@@ -3,6 +3,7 @@ same values read back (JSON and booleans through their types), any number of IN 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -95,3 +96,64 @@ def test_the_statements_constants_are_kept_and_values_replace_nothing_else(
         assert dict(connection.execute(sa.select(items.c.id, items.c.state)).all()) == {
             "item-0": "done", "item-1": "done", "item-2": "again"}
         assert all(connection.execute(sa.select(items.c.flagged)).scalars())
+
+
+def test_execute_on_the_driver_writes_in_the_connections_transaction(engine: sa.Engine) -> None:
+    insert = prepared(items.insert(), engine)
+    flag = prepared(items.update().where(items.c.state == sa.bindparam("state"))
+                    .values(flagged=True).returning(items.c.id), engine)
+    # No begin(): execute begins the transaction as SQLAlchemy's autobegin would, so the
+    # caller's commit() commits the write; one never committed is rolled back.
+    with engine.connect() as connection:
+        for number in range(3):
+            assert insert.execute(connection, {
+                "id": f"item-{number}", "state": "new" if number else "old", "details": None,
+                "flagged": False}).rowcount == 1
+        connection.commit()
+    with engine.connect() as connection:
+        insert.execute(connection, {"id": "never-committed", "state": "new", "details": None,
+                                    "flagged": False})
+    with engine.connect() as connection:
+        flagged = flag.execute(connection, {"state": "new"})
+        assert sorted(row[0] for row in flagged.rows) == ["item-1", "item-2"]
+        assert flagged.rowcount == 2
+        connection.commit()
+    with engine.connect() as connection:
+        assert dict(connection.execute(sa.select(items.c.id, items.c.flagged)).all()) == {
+            "item-0": False, "item-1": True, "item-2": True}
+
+
+def test_execute_raises_a_driver_error_as_sqlalchemy_does(engine: sa.Engine) -> None:
+    insert = prepared(items.insert(), engine)
+    row = {"id": "item", "state": "new", "details": None, "flagged": False}
+    with engine.begin() as connection:
+        insert.execute(connection, row)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+        insert.execute(connection, row)
+    with engine.connect() as connection:  # the pool's connection still serves
+        assert connection.scalar(sa.select(sa.func.count()).select_from(items)) == 1
+
+
+def test_execute_on_a_dead_database_connection_renews_the_pool(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: a SQLite connection is a file, it cannot die")
+    engine = create_database_engine(database_url, pool_size=1, max_overflow=0)
+    admin = sa.create_engine(database_url)
+    backend = DriverStatement(sa.select(sa.func.pg_backend_pid()), driver_dialect(engine))
+    try:
+        with engine.connect() as connection:
+            first = backend.scalar(connection, {})
+        with admin.begin() as connection:
+            assert connection.scalar(sa.text("SELECT pg_terminate_backend(:pid)"),
+                                     {"pid": first})
+        time.sleep(0.2)  # the backend exits just after
+        with engine.connect() as connection:
+            with pytest.raises(sa.exc.DBAPIError) as failed:
+                backend.scalar(connection, {})
+            assert failed.value.connection_invalidated
+            assert connection.invalidated
+        with engine.connect() as connection:
+            assert backend.scalar(connection, {}) != first
+    finally:
+        engine.dispose()
+        admin.dispose()

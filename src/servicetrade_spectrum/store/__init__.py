@@ -1,7 +1,7 @@
 """The database: accounts, connections, sync attempts and send locks (SQLAlchemy 2 +
 Alembic, migrations applied on open), with secrets encrypted at rest."""
 
-from servicetrade_spectrum.store._driver_sql import DriverStatement, driver_dialect
+from servicetrade_spectrum.store._driver_sql import DriverRows, DriverStatement, driver_dialect
 from servicetrade_spectrum.store._engine import create_database_engine, one_statement
 from servicetrade_spectrum.store._migrations import (
     current_revision,
@@ -40,6 +40,7 @@ __all__ = [
     "BrowserSession",
     "BulkRunRecord",
     "ConnectionConfig",
+    "DriverRows",
     "DriverStatement",
     "HistoryFilter",
     "HistoryPage",

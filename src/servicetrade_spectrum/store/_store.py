@@ -367,7 +367,7 @@ class Store:
     def _update_attempt(self, conn: DatabaseConnection, values: dict[str, Any],
                         attempt_id: int) -> int:
         """Set ``values`` on one attempt in ``conn``'s transaction; the rows changed."""
-        return int(self._sent.update_attempt(values).run(
+        return int(self._sent.update_attempt(values).execute(
             conn, {**values, "attempt_id_": attempt_id}).rowcount)
 
     def attempt_for_run(self, run_id: str) -> AttemptRecord | None:
@@ -750,7 +750,7 @@ class Store:
             for slot, free in slots:
                 if not free:
                     continue
-                taken = self._sent.take_spectrum_slot.run(conn, {
+                taken = self._sent.take_spectrum_slot.execute(conn, {
                     "server_": server, "slot_": slot, "now": now, "new_holder": holder,
                     "new_expires_at": now + lease})
                 if taken.rowcount == 1:
@@ -775,7 +775,7 @@ class Store:
     def release_spectrum_slot(self, server: str, slot: int, holder: str) -> None:
         """Give the slot back; on PostgreSQL, tell the processes waiting for one."""
         with self.engine.begin() as conn:
-            released = self._sent.release_spectrum_slot.run(
+            released = self._sent.release_spectrum_slot.execute(
                 conn, {"server_": server, "slot_": slot, "holder_": holder})
             if released.rowcount == 1 and self.engine.dialect.name == "postgresql":
                 # Sent at commit, once the slot is free: wakes the processes waiting for one.
@@ -797,8 +797,8 @@ class Store:
         key = {"connection_id": connection_id, "job_id": job_id}
         try:
             with self.engine.begin() as conn:
-                self._sent.delete_expired_lock.run(conn, {**key, "now": now})
-                self._sent.insert_lock.run(conn, {**key, "holder": holder,
+                self._sent.delete_expired_lock.execute(conn, {**key, "now": now})
+                self._sent.insert_lock.execute(conn, {**key, "holder": holder,
                                                   "expires_at": now + lease})
         except IntegrityError:
             return False
@@ -806,5 +806,5 @@ class Store:
 
     def unlock_send(self, connection_id: int, job_id: int, holder: str) -> None:
         with self.engine.begin() as conn:
-            self._sent.delete_lock.run(conn, {"connection_id": connection_id,
+            self._sent.delete_lock.execute(conn, {"connection_id": connection_id,
                                               "job_id": job_id, "holder": holder})

@@ -130,7 +130,7 @@ class PartitionClaim:
     def queued_partitions(self) -> list[str]:
         """The partitions that hold queued sends (of any version, as DBOS lists them)."""
         with one_statement(self._engine) as connection:
-            return [row[0] for row in self._partitions.run(connection, {})]
+            return [row[0] for row in self._partitions.execute(connection, {}).rows]
 
     def claim(self, partition_key: str, *, executor_id: str, app_version: str, owner_xid: str,
               start_ms: int) -> tuple[list[WorkflowStatusInternal], str | None]:
@@ -141,20 +141,19 @@ class PartitionClaim:
             if self._isolation is not None:
                 connection.execution_options(isolation_level=self._isolation)
             with connection.begin():
-                running = self._running.run(connection,
-                                            {"partition": partition_key}).scalar() or 0
+                running = self._running.scalar(connection, {"partition": partition_key}) or 0
                 room = self.limit - running
                 if room <= 0:
                     return [], "partition_concurrency"
-                queued = [row[0] for row in self._queued.run(
+                queued = [row[0] for row in self._queued.execute(
                     connection, {"partition": partition_key, "version": app_version,
-                                 "room": room})]
+                                 "room": room}).rows]
                 if not queued:
                     return [], None
-                flipped = {row[0] for row in self._flip.run(connection, {
+                flipped = {row[0] for row in self._flip.execute(connection, {
                     "owner": owner_xid, "claim_version": app_version,
                     "executor": executor_id, "start_ms": start_ms,
-                    "latest_start_ms": _MAX_BIGINT - start_ms}, expand=("ids", queued))}
+                    "latest_start_ms": _MAX_BIGINT - start_ms}, expand=("ids", queued)).rows}
                 claimed = [workflow_id for workflow_id in queued if workflow_id in flipped]
                 if not claimed:
                     return [], None

@@ -40,4 +40,4 @@ class PendingSends:
     def executor_ids(self) -> set[str]:
         """The executor IDs that hold pending runs (one read; in autocommit on PostgreSQL)."""
         with one_statement(self._engine) as connection:
-            return {row[0] for row in self._executors.run(connection, {}) if row[0]}
+            return {row[0] for row in self._executors.execute(connection, {}).rows if row[0]}

@@ -14,8 +14,10 @@ changed, statement for statement the same SQL:
 - ``_execute_prepared`` compiles each statement once to driver SQL with named parameters
   (``store.DriverStatement``), as DBOS does on PostgreSQL. It serves the status and input inserts
   of every enqueue and the output upsert of every outcome;
-- ``_update_workflow_outcome_in_transaction`` runs its status UPDATE through it too, the
-  workflow, its new status and its owner as parameters instead of constants.
+- ``_update_workflow_outcome_in_transaction`` compiles its status UPDATE once too, the
+  workflow, its new status and its owner as parameters instead of constants; it runs both
+  of its statements on the driver's cursor (``DriverStatement.execute``), as it reads
+  nothing of their results but the UPDATE's row count.
 
 :func:`prepare_statements` turns a system database DBOS made into one of these; anything but
 DBOS's plain SQLite one is left alone. ``tests/workflows/test_sqlite_system_database.py``
@@ -63,15 +65,21 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
         connection = conn.connection() if isinstance(conn, Session) else conn
         if connection.dialect is not self.engine.dialect:  # DBOS compiles for another driver
             return conn.execute(build(), values)
-        statements = self._driver_statements
+        # Through SQLAlchemy: DBOS's callers read its result object (a row's ``_mapping``).
+        return self._driver_statement(name, values, build, insert_columns).run(
+            connection, values)
+
+    def _driver_statement(self, name: str, values: dict[str, Any], build: Callable[[], Any],
+                          insert_columns: bool) -> DriverStatement:
+        """The statement DBOS names ``name`` for these ``values``, compiled on first use."""
         key = (name, tuple(values))
-        statement = statements.get(key)
+        statement = self._driver_statements.get(key)
         if statement is None:
-            statement = statements[key] = DriverStatement(
+            statement = self._driver_statements[key] = DriverStatement(
                 build(), self._driver_dialect,
                 schema_translate_map={SCHEMA_PLACEHOLDER: self.schema},
                 column_keys=list(values) if insert_columns else None)
-        return statement.run(connection, values)
+        return statement
 
     def _update_workflow_outcome_in_transaction(
             self, workflow_id: str, status: WorkflowStatuses, *, output: str | None,
@@ -103,14 +111,14 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
                 index_elements=self._key_conflict("workflow_uuid"),
                 set_={"output": insert.excluded.output, "error": insert.excluded.error})
 
+        output_values = {"workflow_uuid": workflow_id, "output": output, "error": error}
         with self.engine.begin() as connection:
-            updated = self._execute_prepared(
-                connection, "outcome_status" + ("" if owner_xid is None else "_owned"),
-                values, build_update, insert_columns=False)
+            updated = self._driver_statement(
+                "outcome_status" + ("" if owner_xid is None else "_owned"), values,
+                build_update, insert_columns=False).execute(connection, values)
             if updated.rowcount == 0:  # not ours to write: leave no orphan output either
                 return False
-            self._execute_prepared(
-                connection, "upsert_workflow_output",
-                {"workflow_uuid": workflow_id, "output": output, "error": error},
-                build_output_upsert)
+            self._driver_statement("upsert_workflow_output", output_values,
+                                   build_output_upsert, True).execute(connection,
+                                                                      output_values)
             return True
