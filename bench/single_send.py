@@ -22,7 +22,8 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -94,10 +95,28 @@ def main() -> None:
         run(latency, args)
 
 
-def run(latency_ms: float, args: argparse.Namespace) -> None:
-    state, job_ids = big_servicetrade_state(4 * args.sends + 2)
+@dataclass
+class Bench:
+    """What a run sends with: both emulators, the store with one connection, a warm sender."""
+
+    settings: Settings
+    store: Store
+    sender: SendService
+    name: str
+    connection_id: int
+    emulators: list[Emulator]
+    jobs: Iterator[int]
+    """Sendable jobs, each not sent yet."""
+
+
+@contextmanager
+def bench_setup(latency_ms: float, jobs: int, database_url: str | None,
+                dbos_schema: str) -> Iterator[Bench]:
+    """Both emulators at ``latency_ms``, ``jobs`` sendable jobs, a store on ``database_url``
+    (default: SQLite, temporary) with one connection, and a sender warmed by one send."""
+    state, job_ids = big_servicetrade_state(jobs + 1)
     home = Path(tempfile.mkdtemp(prefix="st-spectrum-bench-"))
-    settings = Settings(home=home, database_url=args.database_url, dbos_schema=args.dbos_schema)
+    settings = Settings(home=home, database_url=database_url, dbos_schema=dbos_schema)
     with started_emulator("spectrum", latency_ms=latency_ms) as spectrum, \
             started_emulator("servicetrade", latency_ms=latency_ms, state=state) as st:
         store = Store.open(settings)
@@ -109,34 +128,51 @@ def run(latency_ms: float, args: argparse.Namespace) -> None:
             authorization_id=seed.DEMO_AUTHORIZATION_ID, prefix="B", work_order_type="SVC"))
         clients = ClientPool(settings)
         sender = SendService(store, clients)
-        emulators = [spectrum, st]
-        jobs = iter(job_ids)
-        sender.send(next(jobs), name)  # warm: the ServiceTrade session, connections
+        remaining = iter(job_ids)
+        sender.send(next(remaining), name)  # warm: the ServiceTrade session, connections
+        try:
+            yield Bench(settings, store, sender, name, connection.id, [spectrum, st],
+                        remaining)
+        finally:
+            clients.close()
+            store.close()
+
+
+@contextmanager
+def durable_sends(bench: Bench) -> Iterator[Callable[[int], SendResult]]:
+    """A durable send through the queue, the runtime in this process (as ``serve`` runs
+    it), warmed by one send."""
+    runtime = DurableRuntime(bench.settings, bench.store, bench.sender, role="serve").start()
+    queue = SendQueue(bench.settings)
+    try:
+        def durable(job_id: int) -> SendResult:
+            return queue.result(queue.enqueue(SendRequest(job_id, bench.name, "bench", ""),
+                                              bench.connection_id))
+
+        durable(next(bench.jobs))  # warm: the queue
+        yield durable
+    finally:
+        queue.close()
+        runtime.stop(drain_seconds=2)
+
+
+def run(latency_ms: float, args: argparse.Namespace) -> None:
+    with bench_setup(latency_ms, 4 * args.sends + 1, args.database_url,
+                     args.dbos_schema) as bench:
+        sender, name, jobs = bench.sender, bench.name, bench.jobs
         direct = {"first": [], "re-send": []}  # type: dict[str, list[Sample]]
         for _ in range(args.sends):
             job_id = next(jobs)
             direct["first"].append(measure(partial(sender.send, job_id, name)))
             direct["re-send"].append(measure(partial(sender.send, job_id, name)))
-        runtime = DurableRuntime(settings, store, sender, role="serve").start()
-        queue = SendQueue(settings)
-        try:
-            def durable(job_id: int) -> SendResult:
-                return queue.result(queue.enqueue(SendRequest(job_id, name, "bench", ""),
-                                                  connection.id))
-
-            durable(next(jobs))  # warm: the queue
+        with durable_sends(bench) as durable:
             queued = {"first": [], "re-send": []}  # type: dict[str, list[Sample]]
             for _ in range(args.sends):
                 job_id = next(jobs)
                 queued["first"].append(measure(partial(durable, job_id)))
                 queued["re-send"].append(measure(partial(durable, job_id)))
-        finally:
-            queue.close()
-            runtime.stop(drain_seconds=2)
-            clients.close()
-            store.close()
         count_round_trips([s for rows in (*direct.values(), *queued.values()) for s in rows],
-                          emulators, latency_ms)
+                          bench.emulators, latency_ms)
     for path, samples in (("direct", direct), ("durable", queued)):
         for kind, rows in samples.items():
             walls = [s.wall_ms for s in rows]
