@@ -25,17 +25,17 @@ statement goes straight to a cursor of the connection's driver connection, in th
 connection's transaction. A result object built from the cursor's description at every
 execution cost more than the database's work on the claim's 31-column read (issue 7: 84
 against 15 us on SQLite). What SQLAlchemy's execution does that matters here is kept: a
-write begins the connection's transaction as SQLAlchemy's autobegin would (so the caller's
-``commit()`` commits it), and a driver error is handed to SQLAlchemy's own handling, which
-raises it as SQLAlchemy's exception (``IntegrityError``, ...) and renews the pool when the
-database connection died. Execution events do not fire for it. :meth:`DriverStatement.run`
-executes through SQLAlchemy, for callers that need its ``CursorResult``.
+statement begins the connection's transaction as SQLAlchemy's autobegin would (so the
+caller's ``commit()`` commits a write), and a driver error is handed to SQLAlchemy's own
+handling, which raises it as SQLAlchemy's exception (``IntegrityError``, ...) and renews the
+pool when the database connection died. Execution events do not fire for it.
+:meth:`DriverStatement.run` executes through SQLAlchemy, for callers that need its
+``CursorResult``.
 
 An expanding ``IN`` parameter cannot be compiled ahead of its values: a statement with one
-is compiled once per number of values (:meth:`DriverStatement.run` with ``expand``). A
-column default computed in Python (``default=`` / ``onupdate=`` a callable) is SQLAlchemy's to
-fill in at execution, so a statement that would need one is refused at its first run: give
-the column's value instead.
+is compiled once per number of values (the ``expand`` argument). A column default computed
+in Python (``default=`` / ``onupdate=`` a callable) is SQLAlchemy's to fill in at execution,
+so a statement that would need one is refused at its first run: give the column's value instead.
 """
 
 from __future__ import annotations
