@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -158,9 +159,20 @@ def quiet_runtime(durable_settings: Settings, durable_store: Store) -> Iterator[
     test's own claims take the sends it queues (and none is started, so none drains)."""
     quiet = durable_settings.model_copy(update={"queue_polling_interval": 30,
                                                  "queue_idle_polling_interval": 60})
-    clients = ClientPool(quiet)
-    running = DurableRuntime(quiet, durable_store, SendService(durable_store, clients),
+    with started_runtime(quiet, durable_store, drain_seconds=0) as running:
+        yield running
+
+
+@contextmanager
+def started_runtime(settings: Settings, store: Store, *,
+                    drain_seconds: float) -> Iterator[DurableRuntime]:
+    """A worker's runtime in this process, with clients of its own; stopped at the end,
+    waiting up to ``drain_seconds`` for sends it runs."""
+    clients = ClientPool(settings)
+    running = DurableRuntime(settings, store, SendService(store, clients),
                              role="worker").start()
-    yield running
-    running.stop(drain_seconds=0)
-    clients.close()
+    try:
+        yield running
+    finally:
+        running.stop(drain_seconds=drain_seconds)
+        clients.close()

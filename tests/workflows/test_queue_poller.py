@@ -14,11 +14,11 @@ import pytest
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.emulators import seed
 from servicetrade_spectrum.store import Store
-from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
+from servicetrade_spectrum.sync import SendRequest
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
 from servicetrade_spectrum.workflows._queue_signal import SendQueuedSignal, SendQueuedWatch
 
-from .conftest import Processes
+from .conftest import Processes, started_runtime
 
 CONNECTION = "Main"
 
@@ -32,12 +32,8 @@ def idle_settings(durable_settings: Settings) -> Settings:
 
 @pytest.fixture
 def runtime(idle_settings: Settings, durable_store: Store) -> Iterator[DurableRuntime]:
-    clients = ClientPool(idle_settings)
-    running = DurableRuntime(idle_settings, durable_store, SendService(durable_store, clients),
-                             role="worker").start()
-    yield running
-    running.stop(drain_seconds=2)
-    clients.close()
+    with started_runtime(idle_settings, durable_store, drain_seconds=2) as running:
+        yield running
 
 
 def test_an_empty_queue_is_looked_at_once_at_start_then_seldom(

@@ -26,13 +26,15 @@ from dbos._utils import GlobalParams, generate_uuid
 
 from servicetrade_spectrum.config import Settings
 from servicetrade_spectrum.store import Store
-from servicetrade_spectrum.sync import ClientPool, SendRequest, SendService
+from servicetrade_spectrum.sync import SendRequest
 from servicetrade_spectrum.workflows import DurableRuntime, SendQueue
 from servicetrade_spectrum.workflows._runtime import APP_NAME
 from servicetrade_spectrum.workflows._sqlite_system_database import (
     PreparedSQLiteSystemDatabase,
     prepare_statements,
 )
+
+from .conftest import started_runtime
 
 PER_WORKFLOW = {"workflow_uuid", "owner_xid", "creator_xid", "deduplication_id",
                 "queue_partition_key", "created_at", "updated_at", "started_at_epoch_ms",
@@ -55,11 +57,9 @@ def runtime(sqlite_settings: Settings) -> Iterator[DurableRuntime]:
     quiet = sqlite_settings.model_copy(update={"queue_polling_interval": 30,
                                                 "queue_idle_polling_interval": 60})
     store = Store.open(quiet)
-    clients = ClientPool(quiet)
-    running = DurableRuntime(quiet, store, SendService(store, clients), role="worker").start()
-    yield running
-    running.stop(drain_seconds=0)  # nothing claimed here is ever run
-    clients.close()
+    # Nothing claimed here is ever run: nothing to drain.
+    with started_runtime(quiet, store, drain_seconds=0) as running:
+        yield running
     store.close()
 
 
