@@ -799,7 +799,7 @@ class Store:
             with self.engine.begin() as conn:
                 self._sent.delete_expired_lock.execute(conn, {**key, "now": now})
                 self._sent.insert_lock.execute(conn, {**key, "holder": holder,
-                                                  "expires_at": now + lease})
+                                                      "expires_at": now + lease})
         except IntegrityError:
             return False
         return True
@@ -807,4 +807,4 @@ class Store:
     def unlock_send(self, connection_id: int, job_id: int, holder: str) -> None:
         with self.engine.begin() as conn:
             self._sent.delete_lock.execute(conn, {"connection_id": connection_id,
-                                              "job_id": job_id, "holder": holder})
+                                                  "job_id": job_id, "holder": holder})

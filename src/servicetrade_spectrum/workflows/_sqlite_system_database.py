@@ -66,11 +66,11 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
         if connection.dialect is not self.engine.dialect:  # DBOS compiles for another driver
             return conn.execute(build(), values)
         # Through SQLAlchemy: DBOS's callers read its result object (a row's ``_mapping``).
-        return self._driver_statement(name, values, build, insert_columns).run(
-            connection, values)
+        statement = self._driver_statement(name, values, build, insert_columns=insert_columns)
+        return statement.run(connection, values)
 
     def _driver_statement(self, name: str, values: dict[str, Any], build: Callable[[], Any],
-                          insert_columns: bool) -> DriverStatement:
+                          *, insert_columns: bool = True) -> DriverStatement:
         """The statement DBOS names ``name`` for these ``values``, compiled on first use."""
         key = (name, tuple(values))
         statement = self._driver_statements.get(key)
@@ -119,6 +119,5 @@ class PreparedSQLiteSystemDatabase(SQLiteSystemDatabase):
             if updated.rowcount == 0:  # not ours to write: leave no orphan output either
                 return False
             self._driver_statement("upsert_workflow_output", output_values,
-                                   build_output_upsert, True).execute(connection,
-                                                                      output_values)
+                                   build_output_upsert).execute(connection, output_values)
             return True
