@@ -6,6 +6,9 @@ thread's re-login cannot mix with another thread's stale cookie. An ``httpx.Clie
 parses every response for cookies to keep (it builds a ``urllib`` request for its cookie jar
 each time), even with a jar that refuses them all: 26-55 us of CPU a request on loopback,
 6-12% of the client's share (issue 7, ``bench/http_client.py``).
+
+Under the client, requests go out on :class:`StdlibTransport` (``_http_transport``) unless a
+caller passes a transport of its own (tests pass handlers).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 import httpx
+
+from servicetrade_spectrum._http_transport import StdlibTransport
 
 __all__ = ["CookielessClient"]
 
@@ -31,6 +36,9 @@ class CookielessClient(httpx.Client):
     """An ``httpx.Client`` whose cookie store is always empty (see the module's docstring)."""
 
     _no_cookies = _NoCookies()
+
+    def __init__(self, *, transport: httpx.BaseTransport | None = None, **options: Any) -> None:
+        super().__init__(transport=transport or StdlibTransport(), **options)
 
     @property
     def cookies(self) -> httpx.Cookies:
