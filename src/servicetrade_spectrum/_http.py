@@ -7,12 +7,14 @@ parses every response for cookies to keep (it builds a ``urllib`` request for it
 each time), even with a jar that refuses them all: 26-55 us of CPU a request on loopback,
 6-12% of the client's share (issue 7, ``bench/http_client.py``).
 
-Under the client, requests go out on :class:`StdlibTransport` (``_http_transport``) unless a
-caller passes a transport of its own (tests pass handlers).
+Under the client, requests go out on :class:`StdlibTransport` (``_http_transport``), unless a
+caller passes a transport of its own (tests pass handlers) or a proxy variable sends them
+through httpx's proxy transport.
 """
 
 from __future__ import annotations
 
+import ssl
 from typing import Any, NoReturn
 
 import httpx
@@ -20,6 +22,9 @@ import httpx
 from servicetrade_spectrum._http_transport import StdlibTransport
 
 __all__ = ["CookielessClient"]
+
+_HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+"""httpx's own default (``httpx._config.DEFAULT_LIMITS``), which ``StdlibTransport`` keeps."""
 
 
 class _NoCookies(httpx.Cookies):
@@ -37,8 +42,24 @@ class CookielessClient(httpx.Client):
 
     _no_cookies = _NoCookies()
 
-    def __init__(self, *, transport: httpx.BaseTransport | None = None, **options: Any) -> None:
-        super().__init__(transport=transport or StdlibTransport(), **options)
+    def _init_transport(self, verify: ssl.SSLContext | str | bool = True, cert: Any = None,
+                        trust_env: bool = True, http1: bool = True, http2: bool = False,
+                        limits: httpx.Limits = _HTTPX_DEFAULT_LIMITS,
+                        transport: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
+        """Our transport where httpx would build its own.
+
+        Here, not by passing ``transport=`` to ``__init__``: httpx honours the proxy
+        variables only when it is given no transport. What ``StdlibTransport`` lacks
+        (client certificates, HTTP/2, connection limits) gets httpx's own. A private
+        method of httpx, pinned below 0.29: ``tests/test_http_transport.py`` fails if it
+        changes.
+        """
+        if transport is not None:
+            return transport
+        if cert is not None or http2 or limits != _HTTPX_DEFAULT_LIMITS:
+            return super()._init_transport(verify=verify, cert=cert, trust_env=trust_env,
+                                           http1=http1, http2=http2, limits=limits)
+        return StdlibTransport(verify=verify, trust_env=trust_env)
 
     @property
     def cookies(self) -> httpx.Cookies:

@@ -16,7 +16,7 @@ What it keeps of httpx's default transport:
   the socket while that phase runs. (``pool`` has no meaning here: nothing waits for a
   connection, see below.)
 - **TLS** with httpx's context (certifi's roots, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), made
-  once per transport; ``verify`` takes ``False`` or an ``ssl.SSLContext`` as httpx's does.
+  once per transport; ``verify`` and ``trust_env`` mean what they mean to httpx.
 - **Keep-alive** as httpx's defaults: at most 20 idle connections per origin, each dropped
   after 5 s idle. An idle connection the server has closed meanwhile is seen (its socket
   reads as ready) and dropped before it is used, as httpcore does; there is no silent
@@ -61,9 +61,10 @@ class _Idle:
 class StdlibTransport(httpx.BaseTransport):
     """Sends each request on a kept-alive ``http.client`` connection (see the module)."""
 
-    def __init__(self, *, verify: ssl.SSLContext | bool = True, max_idle_per_origin: int = 20,
-                 keepalive_expiry: float = 5.0) -> None:
+    def __init__(self, *, verify: ssl.SSLContext | str | bool = True, trust_env: bool = True,
+                 max_idle_per_origin: int = 20, keepalive_expiry: float = 5.0) -> None:
         self._verify = verify
+        self._trust_env = trust_env
         self._ssl_context: ssl.SSLContext | None = None
         self._max_idle = max_idle_per_origin
         self._expiry = keepalive_expiry
@@ -152,7 +153,8 @@ class StdlibTransport(httpx.BaseTransport):
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl_context is None:  # loading the roots takes milliseconds: once
-            self._ssl_context = httpx.create_ssl_context(verify=self._verify)
+            self._ssl_context = httpx.create_ssl_context(verify=self._verify,
+                                                         trust_env=self._trust_env)
         return self._ssl_context
 
     # -- one exchange --------------------------------------------------------------------
