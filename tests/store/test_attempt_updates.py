@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from servicetrade_spectrum.store import NotFound, Store
@@ -27,3 +29,23 @@ def test_a_final_status_sets_finished_at_and_duration_and_nothing_is_a_no_op(
         configured.update_attempt(attempt_id + 1000)
     with pytest.raises(ValueError, match="not a sync attempt column"):
         configured.update_attempt(attempt_id, colour="blue")
+
+
+def test_the_duration_is_reckoned_from_the_recorded_start_to_the_recorded_end(
+        configured: Store) -> None:
+    """The database computes it (one UPDATE): from the row's own start, on either backend."""
+    connection = configured.connection("Main")
+    attempt_id = configured.start_attempt(connection, 43, job_number="10043", trigger="cli",
+                                          triggered_by="me")
+    started = configured.attempt(attempt_id).started_at
+    configured.update_attempt(attempt_id, started_at=started - timedelta(seconds=90,
+                                                                         milliseconds=250))
+
+    configured.update_attempt(attempt_id, status="failed", failure_kind="other")
+
+    record = configured.attempt(attempt_id)
+    assert record.finished_at is not None
+    expected = (record.finished_at - record.started_at) / timedelta(milliseconds=1)
+    assert record.duration_ms is not None
+    assert abs(record.duration_ms - expected) <= 1
+    assert 90_250 <= record.duration_ms < 90_250 + 5_000

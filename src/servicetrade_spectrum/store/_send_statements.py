@@ -15,7 +15,21 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from servicetrade_spectrum.store._driver_sql import DriverStatement, driver_dialect
 from servicetrade_spectrum.store._models import (
@@ -34,12 +48,14 @@ __all__ = [
     "CONNECTION_WITH_ACCOUNT",
     "DELETE_EXPIRED_LOCK",
     "DELETE_LOCK",
+    "FINISH_ATTEMPT",
     "INSERT_ATTEMPT",
     "INSERT_LOCK",
     "LAST_SENT_SOURCE_FIELDS",
     "RELEASE_SPECTRUM_SLOT",
     "SPECTRUM_SLOTS",
     "TAKE_SPECTRUM_SLOT",
+    "MillisecondsSince",
     "SendStatements",
 ]
 
@@ -72,6 +88,36 @@ ATTEMPT_PROGRESS = select(_attempts.c.status, _attempts.c.stage).where(
 
 # An UPDATE's WHERE parameters end in "_": SQLAlchemy keeps a column's own name for its SET.
 _UPDATE_ATTEMPT = update(_attempts).where(_attempts.c.id == bindparam("attempt_id_"))
+
+
+class MillisecondsSince(FunctionElement[int]):
+    """Whole milliseconds (rounded) from a timestamp column to a later time, reckoned by the
+    database: ``MillisecondsSince(column, later)``."""
+
+    type = Integer()
+    name = "milliseconds_since"
+    inherit_cache = True
+
+
+@compiles(MillisecondsSince, "postgresql")
+def _milliseconds_since_on_postgresql(element: MillisecondsSince, compiler: SQLCompiler,
+                                      **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(ROUND(EXTRACT(EPOCH FROM ({end} - {start})) * 1000) AS INTEGER)"
+
+
+@compiles(MillisecondsSince, "sqlite")
+def _milliseconds_since_on_sqlite(element: MillisecondsSince, compiler: SQLCompiler,
+                                  **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(ROUND((julianday({end}) - julianday({start})) * 86400000) AS INTEGER)"
+
+
+FINISH_ATTEMPT = _UPDATE_ATTEMPT.values(duration_ms=MillisecondsSince(
+    _attempts.c.started_at, bindparam("finished_at_", type_=DateTime(timezone=True))))
+"""An attempt's final UPDATE: with its values and ``finished_at``, the duration from its
+start, in the same statement (no read of ``started_at`` first, no transaction around two
+statements: on PostgreSQL one round trip instead of four)."""
 
 
 DELETE_EXPIRED_LOCK = delete(_locks).where(
@@ -116,6 +162,7 @@ class SendStatements:
         self.release_spectrum_slot = prepared(RELEASE_SPECTRUM_SLOT)
         self._inserts: dict[tuple[str, ...], DriverStatement] = {}
         self._updates: dict[tuple[str, ...], DriverStatement] = {}
+        self._finishes: dict[tuple[str, ...], DriverStatement] = {}
 
     def _prepared(self, statement: Any, columns: tuple[str, ...] | None = None
                   ) -> DriverStatement:
@@ -135,3 +182,12 @@ class SendStatements:
         if columns not in self._updates:
             self._updates[columns] = self._prepared(_UPDATE_ATTEMPT, (*columns, "attempt_id_"))
         return self._updates[columns]
+
+    def finish_attempt(self, values: dict[str, Any]) -> DriverStatement:
+        """:data:`FINISH_ATTEMPT` with ``values`` (``finished_at`` among them), its ID as
+        ``attempt_id_`` and the end again as ``finished_at_``."""
+        columns = tuple(values)
+        if columns not in self._finishes:
+            self._finishes[columns] = self._prepared(
+                FINISH_ATTEMPT, (*columns, "finished_at_", "attempt_id_"))
+        return self._finishes[columns]

@@ -317,37 +317,45 @@ class Store:
         ``run_is_new`` says there is none; ``values`` are further columns to set (the draft's
         fields, the stage), in the same transaction."""
         _check_attempt_columns(values)
+        row = {"account_id": connection.account_id, "connection_id": connection.id,
+               "job_id": job_id, "job_number": job_number, "trigger": trigger,
+               "triggered_by": triggered_by, "status": "running", "started_at": _now(),
+               **_NEW_ATTEMPT, "run_id": run_id, **values}
+        if run_id is None or run_is_new:  # nothing to look for: the INSERT alone
+            with one_statement(self.engine) as conn:
+                attempt_id = int(self._sent.insert_attempt(row).scalar(conn, row))
+                conn.commit()
+            return attempt_id
         with self.engine.begin() as conn:
-            existing = (self._sent.attempt_of_run.scalar(conn, {"run_id": run_id})
-                        if run_id is not None and not run_is_new else None)
+            existing = self._sent.attempt_of_run.scalar(conn, {"run_id": run_id})
             if existing is not None:
                 changes = {**({"job_number": job_number} if job_number else {}), **values}
                 if changes:
                     self._update_attempt(conn, changes, existing)
                 return int(existing)
-            row = {"account_id": connection.account_id, "connection_id": connection.id,
-                   "job_id": job_id, "job_number": job_number, "trigger": trigger,
-                   "triggered_by": triggered_by, "status": "running", "started_at": _now(),
-                   **_NEW_ATTEMPT, "run_id": run_id, **values}
             return int(self._sent.insert_attempt(row).scalar(conn, row))
 
     def update_attempt(self, attempt_id: int, **values: Any) -> None:
         """Set columns of an attempt; a final status also sets its end and duration. One
-        UPDATE statement (a send updates its attempt several times: no ORM load)."""
+        statement, on PostgreSQL without a transaction around it (a send updates its attempt
+        several times: no ORM load)."""
         _check_attempt_columns(values)
-        with self.engine.begin() as conn:
-            if values.get("status") in ("sent", "failed") or not values:
-                started = self._sent.attempt_started_at.scalar(conn,
-                                                               {"attempt_id": attempt_id})
-                if started is None:
-                    raise NotFound(f"No sync attempt {attempt_id}.")
-                if not values:
-                    return
+        with one_statement(self.engine) as conn:
+            if not values:
+                changed = int(self._sent.attempt_started_at.scalar(
+                    conn, {"attempt_id": attempt_id}) is not None)
+            elif values.get("status") in ("sent", "failed"):
                 finished = _now()
-                values = {**values, "finished_at": finished, "duration_ms": int(
-                    (finished - _aware(started)).total_seconds() * 1000)}
-            if self._update_attempt(conn, values, attempt_id) == 0:
-                raise NotFound(f"No sync attempt {attempt_id}.")
+                values = {**values, "finished_at": finished}
+                values.pop("duration_ms", None)  # the database reckons it from the start
+                changed = self._sent.finish_attempt(values).execute(
+                    conn, {**values, "finished_at_": finished, "attempt_id_": attempt_id}
+                ).rowcount
+            else:
+                changed = self._update_attempt(conn, values, attempt_id)
+            conn.commit()
+        if changed == 0:
+            raise NotFound(f"No sync attempt {attempt_id}.")
 
     def begin_concluding(self, attempt_id: int, **values: Any) -> AttemptProgress:
         """How far the attempt got, marking it ``concluding`` when it is still running (one
