@@ -2,9 +2,10 @@
 
 Both adapters send through an ``httpx.Client``; this replaces only what sits under it, the
 transport (httpx's default is httpcore with h11). Per request, httpcore's pool and h11's
-state machine cost more CPU than the whole exchange does on ``http.client``: a send's six
-requests spent 1.3-1.6 ms less CPU on this one (issue 7, ``bench/http_client.py`` and
-``bench/send_loop.py``; docs/decisions.md).
+state machine cost more CPU than the whole exchange does on ``http.client``: on this one a
+request took about 100 us less of the calling thread's CPU, and a send (six requests)
+0.8-1.3 ms less on average (issue 7, ``bench/http_client.py`` and ``bench/send_loop.py``;
+docs/decisions.md).
 
 What it keeps of httpx's default transport:
 
@@ -21,8 +22,10 @@ What it keeps of httpx's default transport:
   after 5 s idle. An idle connection the server has closed meanwhile is seen (its socket
   reads as ready) and dropped before it is used, as httpcore does; there is no silent
   re-send of a request that failed.
-- **Proxies** are unaffected: ``httpx.Client`` mounts its own transports for the
-  ``HTTP(S)_PROXY`` environment variables, and only direct requests come here.
+- **Proxies**, as the adapters' ``CookielessClient`` puts this transport in place of
+  httpx's own: a proxy named in ``HTTP(S)_PROXY`` still gets httpx's proxy transport, and
+  only direct requests come here. (An ``httpx.Client`` given this transport as
+  ``transport=`` ignores those variables, as it would for any transport given so.)
 
 What it does not do: HTTP/2, Unix sockets, streamed answers (each answer is read whole before
 ``handle_request`` returns, as every caller here reads it), and a cap on open connections
