@@ -49,3 +49,35 @@ def test_the_duration_is_reckoned_from_the_recorded_start_to_the_recorded_end(
     assert record.duration_ms is not None
     assert abs(record.duration_ms - expected) <= 1
     assert 90_250 <= record.duration_ms < 90_250 + 5_000
+
+
+def test_beginning_a_conclusion_says_how_far_the_attempt_got_and_marks_a_running_one(
+        configured: Store) -> None:
+    connection = configured.connection("Main")
+
+    def started(**values: str) -> int:
+        return configured.start_attempt(connection, 44, job_number="10044", trigger="cli",
+                                        triggered_by="me", **values)
+
+    prepared = started(stage="prepared")
+    first = configured.begin_concluding(prepared, spectrum_message="Created")
+    again = configured.begin_concluding(prepared, spectrum_message="Created again")
+    assert (first.status, first.stage, first.finished) == ("running", "prepared", None)
+    assert (again.status, again.stage, again.finished) == ("running", "concluding", None)
+    record = configured.attempt(prepared)
+    assert (record.stage, record.spectrum_message) == ("concluding", "Created again")
+
+    unread = started()  # its job could not be read: no draft, no stage
+    progress = configured.begin_concluding(unread)
+    assert (progress.status, progress.stage) == ("running", "")
+    assert configured.attempt(unread).stage == "concluding"
+
+    sent = started(stage="prepared")
+    configured.update_attempt(sent, status="sent", work_order_number="T10044")
+    finished = configured.begin_concluding(sent, spectrum_message="late")
+    assert (finished.status, finished.stage) == ("sent", "prepared")
+    assert finished.finished is not None
+    assert finished.finished.spectrum_message == ""  # a finished attempt is left as it was
+
+    with pytest.raises(NotFound):
+        configured.begin_concluding(sent + 1000)

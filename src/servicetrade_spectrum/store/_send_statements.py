@@ -52,6 +52,7 @@ __all__ = [
     "INSERT_ATTEMPT",
     "INSERT_LOCK",
     "LAST_SENT_SOURCE_FIELDS",
+    "MARK_PREPARED_CONCLUDING",
     "RELEASE_SPECTRUM_SLOT",
     "SPECTRUM_SLOTS",
     "TAKE_SPECTRUM_SLOT",
@@ -119,6 +120,13 @@ FINISH_ATTEMPT = _UPDATE_ATTEMPT.values(duration_ms=MillisecondsSince(
 start, in the same statement (no read of ``started_at`` first, no transaction around two
 statements: on PostgreSQL one round trip instead of four)."""
 
+MARK_PREPARED_CONCLUDING = (
+    _UPDATE_ATTEMPT
+    .where(_attempts.c.status == "running", _attempts.c.stage == "prepared")
+    .values(stage="concluding"))
+"""A conclusion's mark in the usual case: only a running attempt at stage ``prepared`` is
+marked (with the Spectrum call's record), so a changed row says what the row was."""
+
 
 DELETE_EXPIRED_LOCK = delete(_locks).where(
     _locks.c.connection_id == bindparam("connection_id"), _locks.c.job_id == bindparam("job_id"),
@@ -163,6 +171,7 @@ class SendStatements:
         self._inserts: dict[tuple[str, ...], DriverStatement] = {}
         self._updates: dict[tuple[str, ...], DriverStatement] = {}
         self._finishes: dict[tuple[str, ...], DriverStatement] = {}
+        self._marks: dict[tuple[str, ...], DriverStatement] = {}
 
     def _prepared(self, statement: Any, columns: tuple[str, ...] | None = None
                   ) -> DriverStatement:
@@ -191,3 +200,11 @@ class SendStatements:
             self._finishes[columns] = self._prepared(
                 FINISH_ATTEMPT, (*columns, "finished_at_", "attempt_id_"))
         return self._finishes[columns]
+
+    def mark_prepared_concluding(self, values: dict[str, Any]) -> DriverStatement:
+        """:data:`MARK_PREPARED_CONCLUDING` with ``values`` (its ID as ``attempt_id_``)."""
+        columns = tuple(values)
+        if columns not in self._marks:
+            self._marks[columns] = self._prepared(MARK_PREPARED_CONCLUDING,
+                                                  (*columns, "attempt_id_"))
+        return self._marks[columns]

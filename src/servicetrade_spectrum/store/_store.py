@@ -358,10 +358,21 @@ class Store:
             raise NotFound(f"No sync attempt {attempt_id}.")
 
     def begin_concluding(self, attempt_id: int, **values: Any) -> AttemptProgress:
-        """How far the attempt got, marking it ``concluding`` when it is still running (one
-        transaction: the conclusion reads and marks at once); ``values`` are further
-        columns set with the mark (the Spectrum call's record)."""
+        """How far the attempt got, marking it ``concluding`` when it is still running (the
+        conclusion reads and marks at once); ``values`` are further columns set with the
+        mark (the Spectrum call's record).
+
+        The usual case, a running attempt at stage ``prepared``, is one conditional UPDATE
+        (on PostgreSQL one round trip, in autocommit); any other is read and marked in one
+        transaction."""
         _check_attempt_columns(values)
+        values = {name: value for name, value in values.items() if name != "stage"}
+        with one_statement(self.engine) as conn:
+            marked = self._sent.mark_prepared_concluding(values).execute(
+                conn, {**values, "attempt_id_": attempt_id}).rowcount
+            conn.commit()
+        if marked:
+            return AttemptProgress("running", "prepared", None)
         with self.engine.begin() as conn:
             progress = self._sent.attempt_progress.mappings(conn, {"attempt_id": attempt_id})
             if not progress:
