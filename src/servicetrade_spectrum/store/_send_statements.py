@@ -168,43 +168,34 @@ class SendStatements:
         self.spectrum_slots = prepared(SPECTRUM_SLOTS)
         self.take_spectrum_slot = prepared(TAKE_SPECTRUM_SLOT)
         self.release_spectrum_slot = prepared(RELEASE_SPECTRUM_SLOT)
-        self._inserts: dict[tuple[str, ...], DriverStatement] = {}
-        self._updates: dict[tuple[str, ...], DriverStatement] = {}
-        self._finishes: dict[tuple[str, ...], DriverStatement] = {}
-        self._marks: dict[tuple[str, ...], DriverStatement] = {}
+        self._by_columns: dict[tuple[Any, tuple[str, ...]], DriverStatement] = {}
+        """The attempt statements whose columns a caller chooses, by statement and columns."""
 
     def _prepared(self, statement: Any, columns: tuple[str, ...] | None = None
                   ) -> DriverStatement:
         return DriverStatement(statement, self._dialect, column_keys=columns)
 
+    def _for_columns(self, statement: Any, columns: tuple[str, ...]) -> DriverStatement:
+        """``statement`` compiled for these parameters, once per set of them."""
+        key = (statement, columns)
+        if key not in self._by_columns:
+            self._by_columns[key] = self._prepared(statement, columns)
+        return self._by_columns[key]
+
     def insert_attempt(self, row: dict[str, Any]) -> DriverStatement:
         """The INSERT of an attempt with ``row``'s columns (every column with a default:
         see ``_driver_sql``), returning its ID."""
-        columns = tuple(row)
-        if columns not in self._inserts:
-            self._inserts[columns] = self._prepared(INSERT_ATTEMPT, columns)
-        return self._inserts[columns]
+        return self._for_columns(INSERT_ATTEMPT, tuple(row))
 
     def update_attempt(self, values: dict[str, Any]) -> DriverStatement:
         """The UPDATE of one attempt's ``values`` (its ID as ``attempt_id_``)."""
-        columns = tuple(values)
-        if columns not in self._updates:
-            self._updates[columns] = self._prepared(_UPDATE_ATTEMPT, (*columns, "attempt_id_"))
-        return self._updates[columns]
+        return self._for_columns(_UPDATE_ATTEMPT, (*values, "attempt_id_"))
 
     def finish_attempt(self, values: dict[str, Any]) -> DriverStatement:
         """:data:`FINISH_ATTEMPT` with ``values`` (``finished_at`` among them), its ID as
         ``attempt_id_`` and the end again as ``finished_at_``."""
-        columns = tuple(values)
-        if columns not in self._finishes:
-            self._finishes[columns] = self._prepared(
-                FINISH_ATTEMPT, (*columns, "finished_at_", "attempt_id_"))
-        return self._finishes[columns]
+        return self._for_columns(FINISH_ATTEMPT, (*values, "finished_at_", "attempt_id_"))
 
     def mark_prepared_concluding(self, values: dict[str, Any]) -> DriverStatement:
         """:data:`MARK_PREPARED_CONCLUDING` with ``values`` (its ID as ``attempt_id_``)."""
-        columns = tuple(values)
-        if columns not in self._marks:
-            self._marks[columns] = self._prepared(MARK_PREPARED_CONCLUDING,
-                                                  (*columns, "attempt_id_"))
-        return self._marks[columns]
+        return self._for_columns(MARK_PREPARED_CONCLUDING, (*values, "attempt_id_"))
