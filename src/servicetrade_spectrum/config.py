@@ -55,10 +55,10 @@ class Settings(BaseSettings):
     """Seconds to wait for one ServiceTrade answer."""
 
     queue_polling_interval: float = Field(default=0.05, gt=0, le=5)
-    """Seconds between looks at the send queue while sends are queued, and on SQLite between
-    looks for the sign that another process queued one (it then starts within about this;
-    one queued where sends run on SQLite starts at once). Each look at the queue costs CPU
-    that bulk sends need (docs/decisions.md)."""
+    """Seconds between looks at the send queue while sends are queued, and on SQLite off
+    Linux between looks for the sign that another process queued one (it then starts within
+    about this; on PostgreSQL and on Linux the sign wakes the queue at once). Each look at
+    the queue costs CPU that bulk sends need (docs/decisions.md)."""
 
     queue_idle_polling_interval: float = Field(default=1.0, gt=0, le=60)
     """Seconds between looks at the send queue while it is empty. Every send queued says so

@@ -7,9 +7,10 @@ such process, so that it still starts within a ``queue_polling_interval``:
 - on PostgreSQL, by a notice on :data:`SEND_QUEUED_CHANNEL`, sent once the send is
   committed (each running process listens on a connection of its own, ``store._notices``);
 - on SQLite, by setting the modification time of a file beside the database
-  (``<database>-queued``). Every process that runs the queue reads that time at each
-  tick: one system call, no database work. A SQLite database and all its processes are on
-  one machine, so they all see the same file.
+  (``<database>-queued``). A SQLite database and all its processes are on one machine, so
+  they all see the same file. On Linux the kernel wakes every process that runs the queue
+  when the time is set (inotify, ``_file_touch_watch``); elsewhere each reads that time at
+  every tick: one system call, no database work.
 
 A signal lost (a broken connection, a file that cannot be written) costs speed, never a
 send: the seldom look finds it.
@@ -29,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicetrade_spectrum.logs import get_logger
 from servicetrade_spectrum.store import NoticeListener, create_database_engine, notify
+from servicetrade_spectrum.workflows._file_touch_watch import FileTouchWatch
 
 __all__ = ["SEND_QUEUED_CHANNEL", "SendQueuedSignal", "SendQueuedWatch"]
 
@@ -104,8 +106,9 @@ class SendQueuedSignal:
 class SendQueuedWatch:
     """The receiving side, for a process that runs the queue.
 
-    On PostgreSQL ``on_queued()`` is called for every notice; on SQLite :meth:`look` must be
-    called at each tick and says whether a send was queued since the last look."""
+    Where it :attr:`pushes`, ``on_queued()`` is called for every send queued anywhere
+    (PostgreSQL's notice; on Linux, SQLite's marker file touched). Otherwise :meth:`look`
+    must be called at each tick and says whether a send was queued since the last look."""
 
     def __init__(self, database_url: str, engine: Engine,
                  on_queued: Callable[[], None]) -> None:
@@ -113,12 +116,14 @@ class SendQueuedWatch:
         self._seen = self._queued_at()
         self._listener = (None if _on_sqlite(database_url) else
                           NoticeListener(engine, SEND_QUEUED_CHANNEL, lambda _: on_queued()))
+        self._file_watch = (FileTouchWatch.start(self._marker, on_queued)
+                            if self._marker is not None else None)
 
     @property
     def pushes(self) -> bool:
-        """Whether a send queued anywhere calls ``on_queued()`` (PostgreSQL), rather than
-        being seen only by :meth:`look` (SQLite)."""
-        return self._listener is not None
+        """Whether a send queued anywhere calls ``on_queued()``, rather than being seen only
+        by :meth:`look`."""
+        return self._listener is not None or self._file_watch is not None
 
     def _queued_at(self) -> int:
         if self._marker is None:
@@ -138,3 +143,5 @@ class SendQueuedWatch:
     def close(self) -> None:
         if self._listener is not None:
             self._listener.close()
+        if self._file_watch is not None:
+            self._file_watch.close()
